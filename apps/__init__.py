@@ -1,0 +1,1 @@
+"""End-user apps (the Gradio multi-role chat room)."""

@@ -1,0 +1,5 @@
+import sys
+
+from msagent.cli import main
+
+sys.exit(main())

@@ -1,0 +1,27 @@
+"""LLM back-ends behind one chat interface."""
+
+from msagent.llm.base import ChatModel, ChatResult, ToolChoice
+from msagent.llm.config import GenerationSettings, LLMConfig
+from msagent.llm.events import FinishEvent, LLMEvent, TextDelta, ToolCallEvent, Usage, UsageEvent
+from msagent.llm.fake import FunctionModel, ScriptedModel, ScriptedTurn
+from msagent.llm.registry import get_chat_model, model_servers, register_model_server
+
+__all__ = [
+    "ChatModel",
+    "ChatResult",
+    "FinishEvent",
+    "FunctionModel",
+    "GenerationSettings",
+    "LLMConfig",
+    "LLMEvent",
+    "ScriptedModel",
+    "ScriptedTurn",
+    "TextDelta",
+    "ToolCallEvent",
+    "ToolChoice",
+    "Usage",
+    "UsageEvent",
+    "get_chat_model",
+    "model_servers",
+    "register_model_server",
+]

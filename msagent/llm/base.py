@@ -1,0 +1,121 @@
+"""The one chat interface every back-end implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+from msagent.llm.config import GenerationSettings, LLMConfig
+from msagent.llm.events import FinishEvent, LLMEvent, TextDelta, ToolCallEvent, Usage, UsageEvent
+from msagent.schemas import Message, ToolCall, ToolSpec
+
+# 'auto' | 'none' | 'required' | the name of one tool
+ToolChoice = str
+
+
+class ChatModel(ABC):
+    """Chat over messages, optionally with tools, streaming or not.
+
+    ``chat`` yields ``TextDelta`` / ``ToolCallEvent`` / ``UsageEvent`` and ends with one
+    ``FinishEvent``. Back-ends implement ``_chat`` (the wire call). When a back-end has no native
+    tool calling, ``chat`` wraps ``_chat`` with a prompt protocol (ReAct or Qwen) so that both paths
+    produce the same events.
+    """
+
+    native_tool_calling_default: ClassVar[bool] = True
+
+    def __init__(self, config: LLMConfig) -> None:
+        self.config = config
+
+    @property
+    def model(self) -> str:
+        return self.config.model
+
+    @property
+    def native_tool_calling(self) -> bool:
+        if self.config.native_tool_calling is not None:
+            return self.config.native_tool_calling
+        return self.native_tool_calling_default
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec | dict] | None = None,
+        stream: bool = True,
+        tool_choice: ToolChoice = "auto",
+        parallel_tool_calls: bool = True,
+        **settings: Any,
+    ) -> Iterator[LLMEvent]:
+        gen = self.config.generation().merged(**settings)
+        specs = [ToolSpec.from_any(t) for t in tools or []]
+        if not specs or tool_choice == "none":
+            return self._chat(list(messages), [], stream, gen, "none", parallel_tool_calls)
+        if self.native_tool_calling:
+            events = self._chat(list(messages), specs, stream, gen, tool_choice, parallel_tool_calls)
+            return _limit_calls(events, parallel_tool_calls)
+        from msagent.llm.fncall import get_protocol
+
+        protocol = get_protocol(self.config.fncall_prompt)
+        prompt = protocol.build_messages(list(messages), specs, tool_choice, parallel_tool_calls)
+        gen = gen.merged(stop=[*(gen.stop or []), *protocol.stop_words])
+        raw = self._chat(prompt, [], stream, gen, "none", parallel_tool_calls)
+        return _limit_calls(protocol.parse(raw), parallel_tool_calls)
+
+    def chat_text(self, messages: Sequence[Message], **settings: Any) -> str:
+        """The whole reply text of a tool-less, non-streaming call."""
+        return "".join(e.text for e in self.chat(messages, stream=False, **settings) if isinstance(e, TextDelta))
+
+    @abstractmethod
+    def _chat(
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        stream: bool,
+        settings: GenerationSettings,
+        tool_choice: ToolChoice,
+        parallel_tool_calls: bool,
+    ) -> Iterator[LLMEvent]:
+        """One call on the wire. Must end with a ``FinishEvent``."""
+
+    def close(self) -> None:
+        """Release clients; the default holds none."""
+
+
+def _limit_calls(events: Iterator[LLMEvent], parallel_tool_calls: bool) -> Iterator[LLMEvent]:
+    """With ``parallel_tool_calls=False`` at most one call is passed on."""
+    seen = 0
+    for event in events:
+        if isinstance(event, ToolCallEvent):
+            seen += 1
+            if not parallel_tool_calls and seen > 1:
+                continue
+        yield event
+
+
+class ChatResult:
+    """Collects a stream of events into text, tool calls, usage and finish reason."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.tool_calls: list[ToolCall] = []
+        self.usage = Usage()
+        self.finish_reason = "stop"
+
+    def add(self, event: LLMEvent) -> None:
+        if isinstance(event, TextDelta):
+            self.text += event.text
+        elif isinstance(event, ToolCallEvent):
+            self.tool_calls.append(event.call)
+        elif isinstance(event, UsageEvent):
+            self.usage = self.usage + event.usage
+        elif isinstance(event, FinishEvent):
+            self.finish_reason = event.reason
+
+    @classmethod
+    def collect(cls, events: Iterator[LLMEvent]) -> ChatResult:
+        result = cls()
+        for event in events:
+            result.add(event)
+        return result

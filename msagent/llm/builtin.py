@@ -1,0 +1,8 @@
+"""Registers the built-in back-ends. Each is one line: they use the same registry as plugins."""
+
+from __future__ import annotations
+
+from msagent.llm.fake import scripted_from_config
+from msagent.llm.registry import register_model_server
+
+register_model_server("scripted")(scripted_from_config)

@@ -1,0 +1,1 @@
+"""The Agent Registry: which agents exist, their state, which are human-driven."""

@@ -1,0 +1,1 @@
+"""The Task Center: sends tasks, steps agents in rounds, streams their frames, scheduling policies."""
