@@ -79,7 +79,7 @@ class ChatModel(ABC):
     ) -> Iterator[LLMEvent]:
         """One call on the wire. Must end with a ``FinishEvent``."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional hook, not abstract)
         """Release clients; the default holds none."""
 
 
