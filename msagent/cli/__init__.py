@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 # module paths, each exposing register(subparsers: argparse._SubParsersAction) -> None
-COMMANDS = [
+COMMANDS: list[str] = [
     # each area adds its module here, e.g. "msagent.cli.demo"
 ]
 
