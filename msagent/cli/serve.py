@@ -1,0 +1,19 @@
+"""``msagent serve assistant|tool-manager``: the HTTP services (Ray Serve, or plain uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+# each module exposes register(serve_subparsers) adding one service
+SERVICES = [
+    "deploy.assistant.cli",
+    "deploy.tool_manager.cli",
+]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("serve", help="run an HTTP service (assistant API, tool manager)")
+    services = parser.add_subparsers(dest="service", metavar="SERVICE", required=True)
+    for module in SERVICES:
+        importlib.import_module(module).register(services)
