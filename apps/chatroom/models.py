@@ -1,0 +1,125 @@
+"""Which model the room uses, and loading the local one in the background with visible progress.
+
+Any configured back-end wins (flags first, then ``DASHSCOPE_API_KEY`` / ``OPENAI_API_KEY`` /
+``OPENAI_API_BASE``); with none, the room runs offline on the embedded SmolLM2 model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# The room is interactive: fail fast and say so rather than retrying for minutes.
+ROOM_TIMEOUT_S = 30.0
+ROOM_RETRIES = 1
+
+
+def choose_llm(
+    model_server: str | None = None,
+    api_base: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+) -> dict[str, Any]:
+    """An llm config dict for every agent of the room."""
+    base: dict[str, Any] = {"timeout": ROOM_TIMEOUT_S, "max_retries": ROOM_RETRIES}
+    if api_key:
+        base["api_key"] = api_key
+    if model_server == "local" or (model_server is None and api_base is None and not _configured()):
+        return {**base, "model_server": "local", "model": model or ""}
+    if model_server:
+        cfg = {**base, "model_server": model_server, "model": model or _default_model(model_server)}
+        if api_base:
+            cfg["api_base"] = api_base
+        return cfg
+    if api_base:
+        return {**base, "model_server": "openai", "api_base": api_base, "model": model or "default"}
+    if os.environ.get("DASHSCOPE_API_KEY"):
+        return {**base, "model_server": "dashscope", "model": model or "qwen-max"}
+    return {
+        **base,
+        "model_server": "openai",
+        "model": model or _default_model("openai"),
+        **({"api_base": os.environ["OPENAI_API_BASE"]} if os.environ.get("OPENAI_API_BASE") else {}),
+    }
+
+
+def _configured() -> bool:
+    return any(os.environ.get(v) for v in ("DASHSCOPE_API_KEY", "OPENAI_API_KEY", "OPENAI_API_BASE"))
+
+
+def _default_model(server: str) -> str:
+    return {"dashscope": "qwen-max", "openai": "gpt-4o-mini"}.get(server, "default")
+
+
+def describe(llm: dict[str, Any]) -> str:
+    if llm.get("model_server") == "local":
+        return "SmolLM2-135M-Instruct (local, offline)"
+    where = f" at {llm['api_base']}" if llm.get("api_base") else ""
+    return f"{llm.get('model') or 'default'} via {llm.get('model_server')}{where}"
+
+
+@dataclass
+class ModelWarmup:
+    """Loads the local model once in a background thread (the shared actor on Ray)."""
+
+    llm: dict[str, Any]
+    remote: bool
+    state: str = "idle"  # idle | loading | ready | failed | n/a
+    detail: str = ""
+    _started: float = 0.0
+    _done: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> ModelWarmup:
+        if self.llm.get("model_server") != "local":
+            self.state = "n/a"
+            self._done.set()
+            return self
+        self.state, self._started = "loading", time.perf_counter()
+        threading.Thread(target=self._load, name="msagent-model-load", daemon=True).start()
+        return self
+
+    def _load(self) -> None:
+        from msagent.llm.config import LLMConfig
+        from msagent.llm.local_llama import EngineSpec, shared_engine
+
+        try:
+            spec = EngineSpec.from_config(LLMConfig.model_validate(self.llm))
+            if self.remote:
+                from msagent.llm.local_actor import load_model_actor
+
+                load_model_actor(spec)
+            else:
+                shared_engine(spec).load()
+            self.state, self.detail = "ready", f"loaded in {time.perf_counter() - self._started:.1f} s"
+        except Exception as e:
+            log.exception("the local model failed to load")
+            self.state, self.detail = "failed", str(e)
+        finally:
+            self._done.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    def release(self) -> None:
+        if self.remote and self.llm.get("model_server") == "local" and self.state == "ready":
+            from msagent.llm.config import LLMConfig
+            from msagent.llm.local_actor import release_model_actor
+            from msagent.llm.local_llama import EngineSpec
+
+            release_model_actor(EngineSpec.from_config(LLMConfig.model_validate(self.llm)))
+
+    def status_markdown(self) -> str:
+        name = describe(self.llm)
+        if self.state == "loading":
+            return f"**Model:** {name} - loading... ({time.perf_counter() - self._started:.1f} s)"
+        if self.state == "ready":
+            return f"**Model:** {name} - ready ({self.detail})"
+        if self.state == "failed":
+            return f"**Model:** {name} - failed to load: {self.detail}"
+        return f"**Model:** {name}"

@@ -1,0 +1,211 @@
+"""One chat room per browser session: its own agents, Environment and Task Center.
+
+The room drives the multi-agent runtime: the director (a watcher agent) names who speaks next, the
+named roles step in parallel and stream ``<role>: chunk`` frames, and the user's role is
+human-driven. Every method is a generator that updates ``transcript`` and yields after each change,
+so a UI can re-render as tokens arrive. Failures become notices in the transcript, never hangs:
+a failed director means round-robin, a failed speaker is skipped, and when nobody could speak the
+turn goes back to the user.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from apps.chatroom.director import DIRECTOR_ROLE, Decision, decide, director_instruction, mentions
+from apps.chatroom.runtime import RoomRuntime
+from apps.chatroom.stories import Story
+
+log = logging.getLogger(__name__)
+
+Phase = Literal["idle", "running", "your_turn", "closed"]
+
+
+@dataclass
+class Line:
+    role: str  # a story role, or '' for a notice
+    text: str = ""
+    kind: Literal["say", "notice", "error"] = "say"
+    streaming: bool = False
+
+
+@dataclass
+class RoomOptions:
+    max_rounds: int = 3  # director rounds before the user is asked, whatever the director says
+    max_speakers: int = 2
+    max_tokens: int = 120  # replies stay short: small models ramble and the room is a chat
+
+
+@dataclass
+class ChatRoom:
+    story: Story
+    user_role: str
+    llm: dict[str, Any]
+    remote: bool = False
+    options: RoomOptions = field(default_factory=RoomOptions)
+    prefix: str = field(default_factory=lambda: f"room{uuid.uuid4().hex[:10]}")
+    transcript: list[Line] = field(default_factory=list)
+    phase: Phase = "idle"
+    status: str = ""
+    first_token_s: float | None = None  # from begin() to the first streamed token, for the record
+
+    def __post_init__(self) -> None:
+        if self.user_role not in self.story.role_names:
+            raise ValueError(f"{self.user_role!r} is not a role of {self.story.title!r}")
+        self.runtime: RoomRuntime | None = None
+        self.last_speaker: str | None = None
+        self._started_at = 0.0
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    def open(self) -> None:
+        if self.runtime is None:
+            self.runtime = RoomRuntime.build(
+                self.story,
+                self.user_role,
+                self.llm,
+                director_instruction(self.story),
+                remote=self.remote,
+                prefix=self.prefix,
+                max_tokens=self.options.max_tokens,
+            )
+
+    def close(self) -> None:
+        self.phase = "closed"
+        runtime, self.runtime = self.runtime, None
+        if runtime is not None:
+            runtime.close()
+
+    # --- turns ------------------------------------------------------------------------------------
+    def begin(self, opener: str, topic: str) -> Iterator[None]:
+        """Start the story: the opener raises ``topic`` (or the user does, on their own turn)."""
+        self._started_at = time.perf_counter()
+        topic = topic.strip() or self.story.topic
+        try:
+            self.open()
+        except Exception as e:  # no model, bad config: say so in the room and stay usable
+            log.exception("room %s failed to open", self.prefix)
+            yield from self._problem(f"The room could not start: {e}")
+            return
+        assert self.runtime is not None
+        if opener == self.user_role:
+            self.status = f"Your turn: open the story as {self.user_role}."
+            self.phase = "your_turn"
+            yield
+            return
+        self.phase = "running"
+        self.runtime.send_task(f"Topic: {topic}")
+        spoken = yield from self._speak([opener])
+        if not spoken:
+            yield from self._your_turn("Nobody could speak. Check the model, then say something.")
+            return
+        yield from self._rounds()
+
+    def user_says(self, text: str) -> Iterator[None]:
+        """The user's line as their role, then the room carries on until it is their turn again."""
+        if self.phase != "your_turn":
+            return
+        if not text.strip():
+            self.transcript.append(Line("", "Type something before sending (empty messages are not sent).", "notice"))
+            yield
+            return
+        self.phase = "running"
+        assert self.runtime is not None
+        line = Line(self.user_role, text.strip())
+        self.transcript.append(line)
+        yield
+        try:
+            self.runtime.publish_user(self.user_role, text.strip())
+        except Exception as e:
+            log.exception("room %s could not publish the user's line", self.prefix)
+            yield from self._problem(f"Your message could not be delivered: {e}")
+            return
+        self.last_speaker = self.user_role
+        yield from self._rounds(last_text=text)
+
+    # --- the loop ---------------------------------------------------------------------------------
+    def _rounds(self, last_text: str | None = None) -> Iterator[None]:
+        if last_text is None:
+            last_text = self._last_text()
+        for _ in range(self.options.max_rounds):
+            decision = yield from self._direct(last_text)
+            if decision.note:
+                self.transcript.append(Line("", decision.note, "notice"))
+            if self.user_role in decision.speakers:
+                yield from self._your_turn(None)
+                return
+            spoken = yield from self._speak(decision.speakers)
+            if not spoken:
+                yield from self._your_turn("Nobody could answer; the turn is yours.")
+                return
+            last_text = self._last_text()
+        yield from self._your_turn(None)
+
+    def _direct(self, last_text: str) -> Generator[None, None, Decision]:
+        assert self.runtime is not None
+        roles = self.story.role_names
+        forced = [r for r in mentions(last_text, roles) if r != self.last_speaker]
+        if forced:  # an @-mention decides; the director is not asked
+            return decide(None, roles, self.last_speaker, last_text=last_text, max_speakers=self.options.max_speakers)
+        self.status = "The director is choosing who speaks next..."
+        yield
+        reply: str | None
+        try:
+            reply = "".join(chunk for _, chunk in self.runtime.step([DIRECTOR_ROLE]))
+        except Exception as e:
+            log.warning("room %s: director failed: %s", self.prefix, e)
+            reply = None
+        return decide(reply, roles, self.last_speaker, max_speakers=self.options.max_speakers)
+
+    def _speak(self, speakers: list[str]) -> Generator[None, None, list[str]]:
+        """Step ``speakers`` in parallel, streaming each into its own line; returns who spoke."""
+        assert self.runtime is not None
+        lines: dict[str, Line] = {}
+        self.status = f"{' and '.join(speakers)} {'is' if len(speakers) == 1 else 'are'} speaking..."
+        yield
+        try:
+            for role, chunk in self.runtime.step(speakers):
+                if role not in speakers:
+                    continue
+                line = lines.get(role)
+                if line is None:
+                    line = lines[role] = Line(role, "", streaming=True)
+                    self.transcript.append(line)
+                if chunk and self.first_token_s is None:
+                    self.first_token_s = time.perf_counter() - self._started_at
+                line.text += chunk
+                yield
+        except Exception as e:
+            log.warning("room %s: %s failed: %s", self.prefix, speakers, e)
+            self.transcript.append(Line("", f"{' / '.join(speakers)} could not answer: {e}", "error"))
+        for line in lines.values():
+            line.streaming = False
+            line.text = line.text.strip()
+        spoken = [r for r in speakers if r in lines and lines[r].text]
+        if spoken:
+            self.last_speaker = spoken[-1]
+        yield
+        return spoken
+
+    def _your_turn(self, note: str | None) -> Iterator[None]:
+        if note:
+            self.transcript.append(Line("", note, "notice"))
+        self.phase = "your_turn"
+        self.status = f"Your turn: you are {self.user_role}. Use @Name to address someone."
+        yield
+
+    def _problem(self, message: str) -> Iterator[None]:
+        self.transcript.append(Line("", message, "error"))
+        self.phase = "idle"
+        self.status = "Something went wrong; see the message above. Restart to try again."
+        yield
+
+    def _last_text(self) -> str:
+        for line in reversed(self.transcript):
+            if line.kind == "say":
+                return line.text
+        return ""

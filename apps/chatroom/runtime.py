@@ -1,0 +1,138 @@
+"""The room's agents on the multi-agent runtime: one Task Center per room, under the room's prefix.
+
+Every story role is a RolePlay agent (the user's role is human-driven, ``human_input_mode='ON'``)
+and the director is a watcher RolePlay that sees the whole conversation and publishes nothing.
+Locally everything is a plain object; with ``remote=True`` each is a named Ray actor
+``{prefix}_{name}``, killed again by ``close()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from apps.chatroom.director import DIRECTOR_ROLE
+from apps.chatroom.stories import Story, StoryRole
+
+log = logging.getLogger(__name__)
+
+
+def role_instruction(story: Story, role: StoryRole) -> str:
+    """Short on purpose: small local models follow two sentences better than a page."""
+    others = ", ".join(r.name for r in story.roles if r.name != role.name)
+    return (
+        f"You are {role.name} in this scene: {story.setting} You are {role.description} "
+        f"The others are {others}. Speak only as {role.name}, in one or two short sentences, "
+        "without writing your name first."
+    )
+
+
+def _with_generation(llm: dict[str, Any], **settings: Any) -> dict[str, Any]:
+    generate = {**dict(llm.get("generate_cfg") or {}), **settings}
+    return {**llm, "generate_cfg": generate}
+
+
+def split_frame(frame: str) -> tuple[str, str]:
+    """``'<role>: chunk'`` -> (role, chunk); role names never contain ':'."""
+    role, sep, chunk = frame.partition(": ")
+    if not sep:
+        role, _, chunk = frame.partition(":")
+    return role, chunk
+
+
+@dataclass
+class RoomRuntime:
+    task_center: Any
+    remote: bool
+    prefix: str
+    names: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls,
+        story: Story,
+        user_role: str,
+        llm: dict[str, Any],
+        director_instruction: str,
+        *,
+        remote: bool,
+        prefix: str,
+        max_tokens: int = 120,
+    ) -> RoomRuntime:
+        from msagent.agents import RolePlay  # type: ignore[attr-defined]  # (lands with the agents area)
+        from msagent.runtime.calls import call
+        from msagent.runtime.component import create_component
+        from task_center import TaskCenter
+
+        # durable=False: a room lives as long as its browser session, so its log need not outlive it
+        task_center = create_component(
+            TaskCenter, name="task_center", remote=remote, prefix_name=prefix, durable=False
+        )
+        runtime = cls(task_center=task_center, remote=remote, prefix=prefix, names=["task_center"])
+        try:
+            agents = []
+            for role in story.roles:
+                human = role.name == user_role
+                agents.append(
+                    create_component(
+                        RolePlay,
+                        name=role.name,
+                        remote=remote,
+                        prefix_name=prefix,
+                        llm=_with_generation(llm, max_tokens=max_tokens),
+                        instruction=role_instruction(story, role),
+                        human_input_mode="ON" if human else "CLOSE",
+                    )
+                )
+                runtime.names.append(role.name)
+            agents.append(
+                create_component(
+                    RolePlay,
+                    name=DIRECTOR_ROLE,
+                    remote=remote,
+                    prefix_name=prefix,
+                    llm=_with_generation(llm, max_tokens=40, temperature=0.2),
+                    instruction=director_instruction,
+                    is_watcher=True,
+                )
+            )
+            runtime.names.append(DIRECTOR_ROLE)
+            call(task_center, "add_agents", agents)
+        except BaseException:
+            runtime.close()
+            raise
+        return runtime
+
+    def send_task(self, text: str) -> None:
+        from msagent.runtime.calls import call
+
+        call(self.task_center, "send_task_request", text, send_to="all")
+
+    def step(self, roles: list[str], user_response: str | None = None) -> Iterator[tuple[str, str]]:
+        """(role, chunk) pairs while ``roles`` speak (in parallel on Ray)."""
+        from msagent.runtime.calls import iter_call
+
+        for frame in iter_call(self.task_center, "step", allowed_roles=roles, user_response=user_response):
+            yield split_frame(str(frame))
+
+    def publish_user(self, role: str, text: str) -> None:
+        """The user's line, published by their human-driven agent."""
+        for _ in self.step([role], user_response=text):
+            pass
+
+    def close(self) -> None:
+        """Release the room: its environment log and, on Ray, every actor it created."""
+        from msagent.runtime.calls import call
+
+        try:
+            call(self.task_center, "close")
+        except Exception as e:  # closing must go on: the actors below are what cost memory
+            log.warning("room %s: closing the task center failed: %s", self.prefix, e)
+        if self.remote:
+            from msagent.runtime.component import kill_component
+            from msagent.runtime.ids import ComponentId
+
+            for name in self.names:
+                kill_component(ComponentId(name=name, prefix=self.prefix).actor_name)

@@ -1,0 +1,55 @@
+"""``msagent chatroom``: the Gradio multi-role chat room (Ray by default, in-process with --local-mode)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "chatroom",
+        help="the Gradio multi-role chat room",
+        description="Open the multi-role chat room. With no model configured it runs offline on the "
+        "embedded SmolLM2 model; --model-server/--api-base (or DASHSCOPE_API_KEY / OPENAI_API_KEY) pick another.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--model-server", default=None, help="dashscope | openai | local | scripted | any registered back-end")
+    p.add_argument("--api-base", default=None, help="base URL of an OpenAI-compatible server (vLLM, Ollama, ...)")
+    p.add_argument("--model", default=None, help="model name (or a .gguf path with --model-server local)")
+    p.add_argument("--api-key", default=None, help="API key (default: the back-end's environment variable)")
+    p.add_argument("--stories", default=None, help="a YAML file with more stories ({stories: [...]})")
+    p.add_argument("--local-mode", action="store_true", help="run every agent in this process instead of on Ray")
+    p.add_argument("--ray-address", default=None, help="join this Ray cluster (default: start a local one)")
+    p.add_argument("--max-rounds", type=int, default=3, help="director rounds before the user is asked (default 3)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from apps.chatroom.models import choose_llm, describe
+    from apps.chatroom.server import serve
+    from apps.chatroom.stories import all_stories
+    from msagent.errors import MsagentError
+
+    try:
+        stories = all_stories(args.stories)
+    except MsagentError as e:
+        print(f"error: {e}")
+        return 2
+    if args.max_rounds < 1:
+        print("error: --max-rounds must be at least 1")
+        return 2
+    llm = choose_llm(args.model_server, args.api_base, args.model, args.api_key)
+    print(f"model: {describe(llm)}; runtime: {'in-process' if args.local_mode else 'Ray'}")
+    serve(
+        stories,
+        llm,
+        remote=not args.local_mode,
+        host=args.host,
+        port=args.port,
+        ray_address=args.ray_address,
+        max_rounds=args.max_rounds,
+    )
+    return 0
