@@ -1,1 +1,5 @@
 """The Agent Registry: which agents exist, their state, which are human-driven."""
+
+from registry.registry import AgentEntry, AgentRegistry
+
+__all__ = ["AgentEntry", "AgentRegistry"]

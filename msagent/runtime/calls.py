@@ -1,0 +1,54 @@
+"""Call a component the same way whether it is a plain object or a Ray actor handle.
+
+This is the only place (with ``component`` and ``fanout``) where ``ray`` is imported, lazily,
+so that Environment, AgentRegistry, TaskCenter and agents stay free of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+
+def is_actor(obj: Any) -> bool:
+    """True for a Ray actor handle (checked without importing ray)."""
+    kind = type(obj)
+    return kind.__name__ == "ActorHandle" and kind.__module__.startswith("ray")
+
+
+def call(target: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+    """``target.method(*args, **kwargs)``, waiting for the result when ``target`` is an actor."""
+    if is_actor(target):
+        import ray
+
+        return ray.get(getattr(target, method).remote(*args, **kwargs))
+    return getattr(target, method)(*args, **kwargs)
+
+
+def call_many(targets: Sequence[Any], method: str, *args: Any, **kwargs: Any) -> list[Any]:
+    """The same call on several targets; actor calls are issued together, then awaited together."""
+    refs: dict[int, Any] = {}
+    results: list[Any] = [None] * len(targets)
+    for i, target in enumerate(targets):
+        if is_actor(target):
+            refs[i] = getattr(target, method).remote(*args, **kwargs)
+    for i, target in enumerate(targets):
+        if i not in refs:
+            results[i] = getattr(target, method)(*args, **kwargs)
+    if refs:
+        import ray
+
+        for i, value in zip(refs, ray.get(list(refs.values())), strict=False):
+            results[i] = value
+    return results
+
+
+def iter_call(target: Any, method: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+    """Iterate a generator method; on an actor it is a Ray streaming generator."""
+    if is_actor(target):
+        import ray
+
+        for ref in getattr(target, method).remote(*args, **kwargs):
+            yield ray.get(ref)
+        return
+    yield from getattr(target, method)(*args, **kwargs)

@@ -1,0 +1,90 @@
+"""Run a generator method on several components at once and yield their items as they arrive.
+
+Actors: one Ray streaming generator per actor, multiplexed with ``ray.wait`` (blocks, never polls).
+Plain objects: one thread per component feeding a queue. Errors are collected and the first is
+raised after every other stream has finished, so one failing agent does not cut the others off.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from msagent.runtime.calls import is_actor, iter_call
+
+_DONE = object()
+
+
+def fan_out(targets: Sequence[Any], method: str, kwargs_list: Sequence[dict[str, Any]]) -> Iterator[Any]:
+    if len(targets) != len(kwargs_list):
+        raise ValueError("fan_out needs one kwargs dict per target")
+    if not targets:
+        return iter(())
+    if all(is_actor(t) for t in targets):
+        return _fan_out_ray(targets, method, kwargs_list)
+    return _fan_out_threads(targets, method, kwargs_list)
+
+
+def _fan_out_ray(targets: Sequence[Any], method: str, kwargs_list: Sequence[dict[str, Any]]) -> Iterator[Any]:
+    import ray
+
+    pending: list[Any] = [getattr(t, method).remote(**kw) for t, kw in zip(targets, kwargs_list, strict=False)]
+    errors: list[BaseException] = []
+    while pending:
+        ready, _ = ray.wait(pending, num_returns=1, timeout=None)
+        gen: Any
+        for gen in ready:
+            try:
+                ref = next(gen)
+            except StopIteration:
+                pending.remove(gen)
+                continue
+            try:
+                yield ray.get(ref)
+            except Exception as e:  # the agent's step raised: keep the others streaming
+                errors.append(_unwrap(e))
+                pending.remove(gen)
+    if errors:
+        raise errors[0]
+
+
+def _fan_out_threads(
+    targets: Sequence[Any], method: str, kwargs_list: Sequence[dict[str, Any]]
+) -> Iterator[Any]:
+    out: queue.Queue[tuple[Any, Any]] = queue.Queue()
+
+    def drive(target: Any, kwargs: dict[str, Any]) -> None:
+        try:
+            for item in iter_call(target, method, **kwargs):
+                out.put(("item", item))
+        except BaseException as e:  # reported to the consumer, re-raised there
+            out.put(("error", _unwrap(e)))
+        finally:
+            out.put(("done", _DONE))
+
+    threads = [
+        threading.Thread(target=drive, args=(t, kw), daemon=True, name=f"fanout-{method}")
+        for t, kw in zip(targets, kwargs_list, strict=False)
+    ]
+    for thread in threads:
+        thread.start()
+    errors: list[BaseException] = []
+    running = len(threads)
+    while running:
+        kind, value = out.get()
+        if kind == "item":
+            yield value
+        elif kind == "error":
+            errors.append(value)
+        else:
+            running -= 1
+    if errors:
+        raise errors[0]
+
+
+def _unwrap(error: BaseException) -> BaseException:
+    """Ray wraps an actor's exception in RayTaskError; give back ours when it is there."""
+    cause = getattr(error, "cause", None)
+    return cause if isinstance(cause, BaseException) else error
