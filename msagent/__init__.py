@@ -2,6 +2,7 @@
 
 from msagent.errors import MsagentError
 from msagent.llm import ChatModel, FunctionModel, LLMConfig, ScriptedModel, ScriptedTurn, get_chat_model
+from msagent.runtime.component import create_component
 from msagent.schemas import DEFAULT_SEND_TO, USER_REQUIREMENT, FunctionCall, Message, ToolCall, ToolSpec
 
 __version__ = "0.1.0"
@@ -19,5 +20,23 @@ __all__ = [
     "ScriptedTurn",
     "ToolCall",
     "ToolSpec",
+    "create_component",
     "get_chat_model",
 ]
+
+
+_RUNTIME_EXPORTS = {
+    "Environment": "environment",
+    "AgentRegistry": "registry",
+    "TaskCenter": "task_center",
+    "AgentEnvMixin": "msagent.agents.env_mixin",
+}
+
+
+def __getattr__(name: str) -> object:
+    # Imported on first use: these top-level packages import msagent themselves.
+    if name in _RUNTIME_EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_RUNTIME_EXPORTS[name]), name)
+    raise AttributeError(f"module 'msagent' has no attribute {name!r}")

@@ -71,6 +71,10 @@ class InvalidScenarioError(ConfigError):
     pass
 
 
+class EmptySendToError(ConfigError):
+    pass
+
+
 # --- at run time ---------------------------------------------------------------------------------
 class RuntimeFailure(MsagentError):
     pass
