@@ -12,6 +12,7 @@ from collections.abc import Sequence
 COMMANDS: list[str] = [
     # each area adds its module here, e.g. "msagent.cli.demo"
     "msagent.cli.chatroom",
+    "msagent.cli.serve",
 ]
 
 

@@ -1,0 +1,93 @@
+"""Wire shapes in (OpenAI messages, tools, tool_choice) to our values, with 400s for bad ones."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from deploy.assistant.errors import bad_request
+from deploy.assistant.models import ChatMessageIn, NamedToolChoice, ToolChoiceIn
+from msagent.schemas import FunctionCall, Message, ToolCall, ToolSpec, new_id
+
+
+def to_messages(messages: list[ChatMessageIn]) -> list[Message]:
+    out: list[Message] = []
+    for i, m in enumerate(messages):
+        try:
+            text = m.text()
+        except ValueError as e:
+            raise bad_request(str(e), param=f"messages[{i}].content") from e
+        role = {"developer": "system", "function": "tool"}.get(m.role, m.role)
+        calls = None
+        if m.tool_calls:
+            if role != "assistant":
+                raise bad_request("only assistant messages may carry tool_calls", param=f"messages[{i}].tool_calls")
+            calls = []
+            for call in m.tool_calls:
+                args = call.function.arguments
+                calls.append(
+                    ToolCall(
+                        id=call.id or new_id("call_"),
+                        function=FunctionCall(
+                            name=call.function.name,
+                            arguments=args if isinstance(args, str) else json.dumps(args, ensure_ascii=False),
+                        ),
+                    )
+                )
+        if role == "tool" and not (m.tool_call_id or m.name):
+            raise bad_request("a tool message needs the tool_call_id it answers", param=f"messages[{i}].tool_call_id")
+        if role in ("user", "system") and m.content is None:
+            raise bad_request(f"a {m.role} message needs content", param=f"messages[{i}].content")
+        out.append(Message(role=role, content=text, tool_calls=calls, tool_call_id=m.tool_call_id, name=m.name))
+    return out
+
+
+def to_tool_specs(tools: list[Any] | None, param: str = "tools") -> list[ToolSpec]:
+    """OpenAI's JSON-schema form and the seed's list-of-parameters form both become ``ToolSpec``."""
+    specs: list[ToolSpec] = []
+    for i, raw in enumerate(tools or []):
+        if not isinstance(raw, dict):
+            raise bad_request("each tool must be an object {'type': 'function', 'function': {...}}", f"{param}[{i}]")
+        fn = raw.get("function", raw)
+        if raw.get("type", "function") != "function" or not isinstance(fn, dict):
+            raise bad_request("only tools of type 'function' are supported", f"{param}[{i}].type")
+        if not isinstance(fn.get("name"), str) or not fn.get("name"):
+            raise bad_request("a tool needs a function name", f"{param}[{i}].function.name")
+        params = fn.get("parameters")
+        if params is not None and not isinstance(params, (dict, list)):
+            raise bad_request("parameters must be a JSON schema object or a list", f"{param}[{i}].function.parameters")
+        if isinstance(params, dict) and not isinstance(params.get("properties", {}), dict):
+            raise bad_request("parameters.properties must be an object", f"{param}[{i}].function.parameters")
+        try:
+            specs.append(ToolSpec.from_any(raw))
+        except (ValueError, ValidationError) as e:
+            raise bad_request(f"malformed tool: {_short(e)}", f"{param}[{i}].function") from e
+    names = [s.name for s in specs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise bad_request(f"duplicate tool names: {', '.join(dupes)}", param)
+    return specs
+
+
+def to_tool_choice(choice: ToolChoiceIn | None, specs: list[ToolSpec]) -> str:
+    """'auto' | 'none' | 'required' | a tool name (checked against the given tools)."""
+    if choice is None:
+        return "auto"
+    if isinstance(choice, NamedToolChoice):
+        name = choice.function.name
+        if name not in {s.name for s in specs}:
+            given = ", ".join(s.name for s in specs) or "none"
+            raise bad_request(f"tool_choice names {name!r}, which is not among the given tools ({given})", "tool_choice")
+        return name
+    if choice == "required" and not specs:
+        raise bad_request("tool_choice 'required' needs at least one tool in 'tools'", "tool_choice")
+    return choice
+
+
+def _short(e: Exception) -> str:
+    if isinstance(e, ValidationError):
+        first = e.errors()[0]
+        return f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg')}"
+    return str(e)

@@ -1,0 +1,141 @@
+"""OpenAI's error envelope ``{"error": {"message", "type", "param", "code"}}`` for every failure.
+
+The official SDK turns the status code into its typed exception (400 BadRequestError, 401
+AuthenticationError, ...) and shows ``message``; so every error we answer has both right.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from msagent.errors import (
+    ConfigError,
+    MissingApiKeyError,
+    ModelAuthError,
+    ModelError,
+    ModelTimeoutError,
+    ModelUnreachableError,
+    MsagentError,
+    ToolError,
+)
+
+logger = logging.getLogger(__name__)
+
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+class APIError(Exception):
+    """An HTTP error with OpenAI's body; raise it anywhere in a handler."""
+
+    def __init__(
+        self, status: int, message: str, *, param: str | None = None, code: str | None = None, type: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.param = param
+        self.code = code
+        self.type = type or _TYPES.get(status, "api_error" if status < 500 else "server_error")
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body(), status_code=self.status)
+
+
+def bad_request(message: str, param: str | None = None, code: str | None = "invalid_value") -> APIError:
+    return APIError(400, message, param=param, code=code)
+
+
+def from_exception(exc: BaseException) -> APIError:
+    """Map our typed errors the way OpenAI maps upstream failures (never a bare 500)."""
+    if isinstance(exc, APIError):
+        return exc
+    if isinstance(exc, ModelError):
+        upstream = exc.details.get("status_code")
+        if isinstance(exc, ModelAuthError) or upstream in (401, 403):
+            status = upstream if upstream in (401, 403) else 401
+            return APIError(status, f"model back-end rejected the key: {exc.message}", code="invalid_api_key")
+        if isinstance(exc, ModelTimeoutError):
+            return APIError(504, f"model back-end timed out: {exc.message}", code="upstream_timeout", type="api_error")
+        if isinstance(exc, ModelUnreachableError):
+            return APIError(502, f"model back-end unreachable: {exc.message}", code="upstream_unreachable", type="api_error")
+        if isinstance(upstream, int) and 400 <= upstream < 500:
+            # the back-end refused the request as sent: the caller's to fix (429 stays 429)
+            return APIError(upstream, f"model back-end: {exc.message}", code="upstream_error")
+        return APIError(502, f"model back-end failed: {exc.message}", code="upstream_error", type="api_error")
+    if isinstance(exc, MissingApiKeyError):
+        return APIError(401, exc.message, code="missing_api_key")
+    if isinstance(exc, (ConfigError, ToolError)):
+        return APIError(400, exc.message, code=type(exc).__name__)
+    if isinstance(exc, MsagentError):
+        return APIError(500, exc.message, code=type(exc).__name__, type="server_error")
+    logger.exception("unexpected error", exc_info=exc)
+    return APIError(500, f"internal error: {type(exc).__name__}: {exc}", code="internal_error", type="server_error")
+
+
+def _loc_param(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "header")]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out or None
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str | None, str]:
+    errors = exc.errors()
+    if not errors:
+        return "invalid request", None, "invalid_request"
+    first = errors[0]
+    if first.get("type") == "json_invalid":
+        return f"the request body is not valid JSON: {first.get('ctx', {}).get('error', '')}", None, "invalid_json"
+    param = _loc_param(tuple(first.get("loc", ())))
+    if first.get("type") == "missing":
+        return f"missing required field {param!r}", param, "missing_required_parameter"
+    msg = str(first.get("msg", "invalid value"))
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    return f"invalid value for {param!r}: {msg}{more}", param, "invalid_value"
+
+
+def install(app: FastAPI) -> None:
+    """Route validation errors, HTTP errors and back-end failures to the envelope."""
+
+    @app.exception_handler(APIError)
+    async def _api_error(request: Request, exc: APIError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message, param, code = _validation_message(exc)
+        return APIError(400, message, param=param, code=code).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        return APIError(exc.status_code, detail).response()
+
+    @app.exception_handler(MsagentError)
+    async def _msagent(request: Request, exc: MsagentError) -> JSONResponse:
+        return from_exception(exc).response()
+
+    @app.exception_handler(Exception)
+    async def _any(request: Request, exc: Exception) -> JSONResponse:
+        return from_exception(exc).response()

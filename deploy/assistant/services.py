@@ -1,0 +1,53 @@
+"""What the routes share: config, model cache, worker threads, the knowledge store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import Request
+
+from deploy.assistant.backend import ModelCache, Worker
+from deploy.assistant.config import AssistantConfig
+from msagent.knowledge import KnowledgeStore
+from msagent.settings import data_dir
+
+
+@dataclass
+class Services:
+    config: AssistantConfig
+    models: ModelCache = field(default_factory=ModelCache)
+    worker: Worker | None = None
+    knowledge: KnowledgeStore | None = None
+
+    def __post_init__(self) -> None:
+        if self.worker is None:
+            self.worker = Worker(self.config.worker_threads)
+        if self.knowledge is None:
+            root = Path(self.config.knowledge_dir) if self.config.knowledge_dir else data_dir("knowledge")
+            self.knowledge = KnowledgeStore(root, max_bytes=self.config.max_upload_bytes)
+
+    @property
+    def threads(self) -> Worker:
+        assert self.worker is not None
+        return self.worker
+
+    @property
+    def store(self) -> KnowledgeStore:
+        assert self.knowledge is not None
+        return self.knowledge
+
+    def close(self) -> None:
+        self.models.close()
+        self.threads.close()
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def bearer_key(request: Request) -> str | None:
+    """The back-end key from ``Authorization: Bearer <key>`` (as the seed's clients send it)."""
+    header = request.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
