@@ -112,6 +112,8 @@ class ChatRoomApp:
         room.status = "Setting up the room..."
         yield self._view(room, say_value="")
         for _ in room.begin(opener, topic):
+            if self.rooms.get(self._session(request)) is not room:
+                return  # restarted or left meanwhile: a newer room owns the page now
             prefill = (topic.strip() or story.topic) if opener == user_role and room.phase == "your_turn" else None
             yield self._view(room, say_value=prefill)
 
@@ -122,6 +124,8 @@ class ChatRoomApp:
             return
         first = True
         for _ in room.user_says(text or ""):
+            if self.rooms.get(self._session(request)) is not room:
+                return
             # clear the box once the line is accepted; keep it when it was rejected (empty)
             yield self._view(room, say_value="" if first and room.phase != "your_turn" else None)
             first = False
@@ -183,11 +187,14 @@ class ChatRoomApp:
                     [story_id, story_page, room_page, cast_html, you_play, opener, topic, *view],
                 )
             start_inputs = [story_id, you_play, opener, topic]
-            start_btn.click(self.start, start_inputs, view)
-            restart_btn.click(self.start, start_inputs, view)
-            send_btn.click(self.send, [say], view)
-            say.submit(self.send, [say], view)
-            back_btn.click(self.back, None, [story_page, room_page, *view])
+            running = [
+                start_btn.click(self.start, start_inputs, view),
+                send_btn.click(self.send, [say], view),
+                say.submit(self.send, [say], view),
+            ]
+            # a restart or leaving stops whatever the old room was still streaming
+            running.append(restart_btn.click(self.start, start_inputs, view, cancels=list(running)))
+            back_btn.click(self.back, None, [story_page, room_page, *view], cancels=list(running))
             you_play.change(self.cast_for, [story_id, you_play], cast_html)
             timer.tick(self.model_status, None, [model_md, timer])
             demo.unload(self.end_session)

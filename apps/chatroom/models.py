@@ -60,6 +60,8 @@ def _default_model(server: str) -> str:
 def describe(llm: dict[str, Any]) -> str:
     if llm.get("model_server") == "local":
         return "SmolLM2-135M-Instruct (local, offline)"
+    if llm.get("model_server") == "scripted":
+        return "a scripted test model"
     where = f" at {llm['api_base']}" if llm.get("api_base") else ""
     return f"{llm.get('model') or 'default'} via {llm.get('model_server')}{where}"
 

@@ -11,6 +11,7 @@ turn goes back to the user.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Generator, Iterator
@@ -184,7 +185,7 @@ class ChatRoom:
             self.transcript.append(Line("", f"{' / '.join(speakers)} could not answer: {e}", "error"))
         for line in lines.values():
             line.streaming = False
-            line.text = line.text.strip()
+            line.text = tidy_reply(line.text, self.story.role_names)
         spoken = [r for r in speakers if r in lines and lines[r].text]
         if spoken:
             self.last_speaker = spoken[-1]
@@ -209,3 +210,17 @@ class ChatRoom:
             if line.kind == "say":
                 return line.text
         return ""
+
+
+def tidy_reply(text: str, roles: list[str]) -> str:
+    """Small models echo the prompt's ``Name:`` format and stop mid-sentence at the token cap:
+    drop a leading speaker tag and a trailing half sentence (when a whole one precedes it)."""
+    text = text.strip()
+    tag = re.match(rf"^\s*(?:{'|'.join(map(re.escape, roles))})\s*:\s*", text, re.I) if roles else None
+    if tag:
+        text = text[tag.end() :]
+    if text and text[-1] not in ".!?\"')*":
+        cut = max(text.rfind(p) for p in (". ", "! ", "? "))
+        if cut > 0:
+            text = text[: cut + 1]
+    return text.strip()

@@ -75,13 +75,15 @@ class RoomRuntime:
             agents = []
             for role in story.roles:
                 human = role.name == user_role
+                # stop where a small model starts writing the next character's line (OpenAI allows 4)
+                stop = [f"\n{r}:" for r in story.role_names if r != role.name][:4]
                 agents.append(
                     create_component(
                         RolePlay,
                         name=role.name,
                         remote=remote,
                         prefix_name=prefix,
-                        llm=_with_generation(llm, max_tokens=max_tokens),
+                        llm=_with_generation(llm, max_tokens=max_tokens, stop=stop),
                         instruction=role_instruction(story, role),
                         human_input_mode="ON" if human else "CLOSE",
                     )

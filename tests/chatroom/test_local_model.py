@@ -73,3 +73,33 @@ def test_local_model_actor_is_shared_by_ray_workers(ray_cluster: None) -> None:
         assert ray.get(ray.get_actor(actor_name(spec)).info.remote())["load_seconds"] == info["load_seconds"]
     finally:
         release_model_actor(spec)
+
+
+@pytest.mark.local_model
+def test_a_short_round_on_the_local_model(artifacts) -> None:  # type: ignore[no-untyped-def]
+    """The offline default end to end: Mira opens on SmolLM2, the director (tolerant) picks, the user is asked."""
+    from apps.chatroom.models import choose_llm
+    from apps.chatroom.room import ChatRoom, RoomOptions
+    from apps.chatroom.stories import all_stories
+
+    story = next(s for s in all_stories() if s.id == "lighthouse")
+    llm = choose_llm()
+    assert llm["model_server"] == "local"
+    room = ChatRoom(story, "Rook", llm, options=RoomOptions(max_rounds=1, max_tokens=40))
+    try:
+        started = time.perf_counter()
+        for _ in room.begin("Mira", ""):
+            pass
+        elapsed = time.perf_counter() - started
+        phase = room.phase
+    finally:
+        room.close()
+    spoken = [line for line in room.transcript if line.kind == "say"]
+    assert spoken and spoken[0].role == "Mira" and spoken[0].text.strip()
+    assert phase == "your_turn"
+    assert room.first_token_s is not None and room.first_token_s < 30
+    (artifacts / "local_model_first_token.txt").write_text(
+        f"start to first streamed token: {room.first_token_s:.2f} s; whole round: {elapsed:.1f} s\n"
+        + "\n".join(f"{line.role or '-'}: {line.text}" for line in room.transcript)
+        + "\n"
+    )

@@ -1,0 +1,78 @@
+"""The room in a real browser: headless chromium drives the Gradio app on a scripted model."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from apps.chatroom.server import start
+from apps.chatroom.stories import all_stories
+from tests.chatroom.conftest import scripted_llm
+
+pytestmark = [pytest.mark.browser, pytest.mark.ray]
+
+SAY_ENABLED = "#say textarea:not([disabled])"
+
+
+def _messages(page: Any) -> list[tuple[str, str]]:
+    return page.eval_on_selector_all(
+        "#room .msg", "els => els.map(e => [e.dataset.role, e.querySelector('.bubble').innerText])"
+    )
+
+
+def test_pick_a_story_and_a_role_talk_in_turn(ray_cluster: None, chromium: Any, port: int, artifacts: Path) -> None:
+    running = start(all_stories(), scripted_llm(), remote=True, port=port, max_rounds=2)
+    try:
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        page.goto(running.url)
+        page.click("#story-lighthouse")
+        page.wait_for_selector("#room-page", state="visible")
+
+        # play Ines; Mira opens
+        page.click("#you-play input")
+        page.locator("#you-play [role=option]", has_text="Ines").click()
+        assert page.input_value("#you-play input") == "Ines"
+        assert page.is_disabled("#say textarea")
+
+        page.click("#start")
+        page.wait_for_selector('#room .msg[data-role="Mira"]')
+        page.wait_for_selector(SAY_ENABLED)  # the director (or the round cap) handed the turn over
+        before = _messages(page)
+        assert before[0][0] == "Mira" and before[0][1].startswith("Tomas, fetch the spare lamp")
+        assert "Ines" not in [role for role, _ in before], "nobody speaks for the user"
+        assert "Your turn" in page.inner_text("#status")
+
+        page.fill("#say textarea", "@Rook where did you really come from?")
+        page.press("#say textarea", "Enter")
+        page.wait_for_selector('#room .msg[data-role="Ines"]')
+        assert page.is_disabled("#say textarea"), "input is locked while the others speak"
+        page.wait_for_selector(SAY_ENABLED)
+        after = _messages(page)
+        mine = [i for i, (role, _) in enumerate(after) if role == "Ines"]
+        assert after[mine[0]][1] == "@Rook where did you really come from?"
+        assert after[mine[0] + 1][0] == "Rook", "an @-mention makes the named role answer next"
+        assert all(text.strip() for _, text in after)
+
+        # streaming: the bubbles filled chunk by chunk, and the cursor is gone once done
+        assert page.locator("#room .cursor").count() == 0
+        shot = artifacts / "chatroom.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+
+        # restart clears the room; back returns to the list and the session's room is closed
+        page.click("#restart")
+        page.wait_for_selector("#say textarea[disabled]")
+        page.wait_for_selector(SAY_ENABLED)
+        assert "Ines" not in [role for role, _ in _messages(page)], "a restart starts an empty room"
+        page.click("#back")
+        page.wait_for_selector("#story-page", state="visible")
+        deadline = time.monotonic() + 10
+        while running.app.rooms and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not running.app.rooms
+    finally:
+        running.stop()

@@ -1,0 +1,127 @@
+"""The room loop on the real runtime (in-process and on Ray) with scripted models and broken ones."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from apps.chatroom.director import DIRECTOR_ROLE
+from apps.chatroom.room import ChatRoom, RoomOptions
+from apps.chatroom.stories import Story, all_stories
+from tests.chatroom.conftest import scripted_llm
+from tests.conftest import free_port
+
+
+def lighthouse() -> Story:
+    return next(s for s in all_stories() if s.id == "lighthouse")
+
+
+def run(gen) -> None:  # type: ignore[no-untyped-def]
+    for _ in gen:
+        pass
+
+
+def said(room: ChatRoom) -> list[str]:
+    return [line.role for line in room.transcript if line.kind == "say"]
+
+
+def notices(room: ChatRoom) -> list[str]:
+    return [line.text for line in room.transcript if line.kind != "say"]
+
+
+def test_director_garbage_falls_back_to_round_robin_and_the_room_goes_on() -> None:
+    # every agent, the director included, answers words naming nobody: the director is useless
+    room = ChatRoom(lighthouse(), "Rook", scripted_llm(["Hmm, the fog.", "So cold tonight."], delay=0), options=RoomOptions(max_rounds=2))
+    try:
+        run(room.begin("Mira", ""))
+        assert room.phase == "your_turn"
+        # Mira opens, then round-robin: Tomas, Ines; then the cap hands the turn to the user
+        assert said(room) == ["Mira", "Tomas", "Ines"]
+        assert sum("taking turns in order" in n for n in notices(room)) == 2
+        run(room.user_says("Rook here. I saw a light on the rocks."))
+        # after the user (Rook, last in order) round-robin wraps to Mira
+        assert said(room)[3:] == ["Rook", "Mira", "Tomas"]
+        assert room.phase == "your_turn"
+    finally:
+        room.close()
+
+
+def test_round_cap_asks_the_user_even_when_the_director_never_does() -> None:
+    # the director always names two AI roles; without the cap the room would talk forever
+    replies = ['{"next_speakers": ["Tomas", "Mira"]}', '{"next_speakers": ["Ines", "Mira"]}']
+    room = ChatRoom(lighthouse(), "Rook", scripted_llm(replies, delay=0), options=RoomOptions(max_rounds=3, max_speakers=2))
+    try:
+        run(room.begin("Mira", "The lamp is out."))
+        assert room.phase == "your_turn"
+        ai_lines = said(room)
+        assert 2 <= len(ai_lines) <= 1 + 3 * 2
+        assert "Rook" not in ai_lines
+    finally:
+        room.close()
+
+
+def test_mention_and_empty_input() -> None:
+    room = ChatRoom(lighthouse(), "Ines", scripted_llm(delay=0), options=RoomOptions(max_rounds=1))
+    try:
+        run(room.begin("Ines", ""))  # the user opens: nothing is said before they speak
+        assert room.phase == "your_turn" and said(room) == []
+        run(room.user_says("   "))
+        assert said(room) == [] and room.phase == "your_turn"
+        assert "empty messages are not sent" in notices(room)[-1]
+        run(room.user_says("@tomas is the radio working?"))
+        assert said(room)[:2] == ["Ines", "Tomas"]
+        assert room.first_token_s is not None
+    finally:
+        room.close()
+
+
+def test_no_model_reachable_is_a_message_not_a_hang() -> None:
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    llm = {"model_server": "openai", "api_base": dead, "model": "m", "api_key": "k", "timeout": 3, "max_retries": 0}
+    room = ChatRoom(lighthouse(), "Rook", llm)
+    try:
+        run(room.begin("Mira", ""))
+        assert room.phase in ("your_turn", "idle")
+        errors = [line.text for line in room.transcript if line.kind == "error"]
+        assert errors, "the failure is shown in the room"
+        assert said(room) == []
+    finally:
+        room.close()
+
+
+def test_sessions_do_not_share_agents_and_a_broken_one_does_not_stop_another() -> None:
+    story = lighthouse()
+    good = ChatRoom(story, "Rook", scripted_llm(delay=0), options=RoomOptions(max_rounds=1))
+    bad = ChatRoom(story, "Rook", {"model_server": "scripted", "replies": []}, options=RoomOptions(max_rounds=1))
+    assert good.prefix != bad.prefix
+    try:
+        threads = [threading.Thread(target=run, args=(r.begin("Mira", ""),)) for r in (good, bad)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not any(t.is_alive() for t in threads)
+        assert said(good)[0] == "Mira" and good.phase == "your_turn"
+        assert said(bad) == [] and any(line.kind == "error" for line in bad.transcript)
+        assert bad.phase == "your_turn"
+    finally:
+        good.close()
+        bad.close()
+
+
+@pytest.mark.ray
+def test_ray_room_uses_prefixed_actors_and_close_kills_them(ray_cluster: None) -> None:
+    import ray
+
+    room = ChatRoom(lighthouse(), "Ines", scripted_llm(delay=0), remote=True, options=RoomOptions(max_rounds=1))
+    try:
+        run(room.begin("Mira", ""))
+        assert said(room)[0] == "Mira" and room.phase == "your_turn"
+        names = set(ray.util.list_named_actors())
+        for role in ["Mira", "Tomas", "Ines", "Rook", DIRECTOR_ROLE, "task_center"]:
+            assert f"{room.prefix}_{role}" in names
+    finally:
+        room.close()
+    left = [a for a in ray.util.list_named_actors() if a.startswith(room.prefix)]
+    assert left == []
