@@ -1,0 +1,22 @@
+"""Tools: ``BaseTool``, the registry (``@register_tool``, ``get_tool``), ``call_tool`` and built-ins.
+
+Free of ray/openai imports: this package also runs inside the slim tool-node image.
+"""
+
+from msagent.tools.args import check_arguments, parse_arguments
+from msagent.tools.base import BaseTool
+from msagent.tools.call import ERROR_PREFIX, call_tool
+from msagent.tools.registry import get_tool, register_tool, tool_class, tool_names, tool_specs
+
+__all__ = [
+    "ERROR_PREFIX",
+    "BaseTool",
+    "call_tool",
+    "check_arguments",
+    "get_tool",
+    "parse_arguments",
+    "register_tool",
+    "tool_class",
+    "tool_names",
+    "tool_specs",
+]

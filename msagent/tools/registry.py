@@ -1,0 +1,76 @@
+"""The one tool registry: ``@register_tool('name')``, ``get_tool``, ``tool_names``, ``tool_specs``.
+
+Built-in tools register through the same decorator; they are imported on the first lookup so that
+importing ``msagent.tools`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+
+from msagent.errors import ConfigError, ToolNotFoundError
+from msagent.schemas import ToolSpec
+from msagent.tools.base import BaseTool
+
+_TOOLS: dict[str, type[BaseTool]] = {}
+_lock = threading.Lock()
+_builtins_loaded = False
+
+
+def register_tool(name: str, *, allow_override: bool = False) -> Callable[[type[BaseTool]], type[BaseTool]]:
+    """Class decorator: sets ``cls.name`` and adds the class to the registry."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError("register_tool needs a non-empty tool name")
+    ToolSpec(name=name)  # the name must be one a model API accepts; raises a clear ValidationError
+
+    def decorator(cls: type[BaseTool]) -> type[BaseTool]:
+        if not (isinstance(cls, type) and issubclass(cls, BaseTool)):
+            raise ConfigError(f"@register_tool('{name}') decorates BaseTool subclasses, not {cls!r}")
+        with _lock:
+            old = _TOOLS.get(name)
+            same = old is not None and (old.__module__, old.__qualname__) == (
+                cls.__module__,
+                cls.__qualname__,
+            )
+            if old is not None and not same and not allow_override:
+                raise ConfigError(
+                    f"tool '{name}' is already registered by {old.__module__}.{old.__qualname__}; "
+                    "choose another name or pass allow_override=True"
+                )
+            cls.name = name
+            _TOOLS[name] = cls
+        return cls
+
+    return decorator
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        import msagent.tools.builtin  # noqa: F401  (registers the built-in tools)
+
+
+def tool_class(name: str) -> type[BaseTool]:
+    _load_builtins()
+    try:
+        return _TOOLS[name]
+    except KeyError:
+        known = ", ".join(sorted(_TOOLS)) or "none"
+        raise ToolNotFoundError(f"unknown tool '{name}'; known tools: {known}", tool=name) from None
+
+
+def get_tool(name: str, cfg: dict | None = None) -> BaseTool:
+    """A new instance of the registered tool ``name`` (``cfg``: its per-instance settings)."""
+    return tool_class(name)(cfg)
+
+
+def tool_names() -> list[str]:
+    _load_builtins()
+    return sorted(_TOOLS)
+
+
+def tool_specs(names: Iterable[str] | None = None) -> list[ToolSpec]:
+    """The specs of the named tools (all registered tools when ``names`` is None)."""
+    return [tool_class(n).class_spec() for n in (tool_names() if names is None else names)]

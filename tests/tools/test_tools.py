@@ -1,0 +1,176 @@
+"""BaseTool specs, argument checking, the registry and call_tool."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from typing import Any
+
+import pytest
+
+from msagent.errors import ConfigError, ToolArgumentError, ToolError, ToolNotFoundError
+from msagent.schemas import FunctionCall, ToolCall
+from msagent.tools import BaseTool, call_tool, get_tool, register_tool, tool_names, tool_specs
+from msagent.tools.builtin.calculator import evaluate
+
+LIST_FORM = [
+    {"name": "city", "type": "string", "description": "the city", "required": True},
+    {"name": "days", "type": "int", "description": "how many days", "required": False},
+    {"name": "metric", "type": "bool", "description": "metric units"},
+    {"name": "tags", "type": "array", "description": "labels", "items": {"type": "string"}},
+]
+SCHEMA_FORM = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "description": "the city"},
+        "days": {"type": "integer", "description": "how many days"},
+        "metric": {"type": "boolean", "description": "metric units"},
+        "tags": {"type": "array", "description": "labels", "items": {"type": "string"}},
+    },
+    "required": ["city"],
+}
+
+
+class WeatherList(BaseTool):
+    name = "weather"
+    description = "Weather forecast."
+    parameters = LIST_FORM
+
+    def call(self, params: str | dict, **kwargs: Any) -> str:
+        args = self.verify_args(params)
+        return f"{args['city']}: sunny for {args.get('days', 1)} days"
+
+
+class WeatherSchema(WeatherList):
+    parameters = SCHEMA_FORM
+
+
+class Boom(BaseTool):
+    name = "boom"
+    parameters = {"type": "object", "properties": {"kind": {"type": "string"}}}
+
+    def call(self, params: str | dict, **kwargs: Any) -> str:
+        kind = self.verify_args(params).get("kind")
+        if kind == "tool":
+            raise ToolError("the service is down; try again later")
+        raise RuntimeError("unexpected crash")
+
+
+def test_list_and_schema_parameters_give_the_same_spec() -> None:
+    assert WeatherList().spec == WeatherSchema().spec
+    assert WeatherList().spec.parameters["properties"]["days"]["type"] == "integer"
+    assert WeatherList.class_spec() == WeatherList().spec
+
+
+def test_verify_args_accepts_json5_and_unknown_fields() -> None:
+    args = WeatherList().verify_args("{'city': 'Paris', days: 3, extra: 1,}")
+    assert args == {"city": "Paris", "days": 3, "extra": 1}
+    assert WeatherList().verify_args({"city": "Rome", "days": 2.0}) == {"city": "Rome", "days": 2.0}
+
+
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        ("{city: 'Paris'", "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ("{}", "missing required field 'city'"),
+        ({"city": 3}, "'city' must be string, got integer"),
+        ({"city": "x", "days": "3"}, "'days' must be integer, got string"),
+        ({"city": "x", "days": 1.5}, "'days' must be integer, got number"),
+        ({"city": "x", "days": True}, "'days' must be integer, got boolean"),
+        ({"city": "x", "metric": "yes"}, "'metric' must be boolean"),
+        ({"city": "x", "tags": "a"}, "'tags' must be array"),
+        ({"city": "x", "tags": ["a", 2]}, "'tags[1]' must be string"),
+    ],
+)
+def test_argument_errors_say_what_to_fix(params: Any, needle: str) -> None:
+    with pytest.raises(ToolArgumentError) as info:
+        WeatherSchema().verify_args(params)
+    assert needle in str(info.value)
+    assert "weather" in str(info.value)
+    assert pickle.loads(pickle.dumps(info.value)).message == info.value.message
+
+
+def test_object_type_and_number_checks() -> None:
+    class Nested(WeatherList):
+        parameters = {
+            "type": "object",
+            "properties": {
+                "opts": {"type": "object", "required": ["n"], "properties": {"n": {"type": "number"}}}
+            },
+        }
+
+    tool = Nested()
+    assert tool.verify_args({"opts": {"n": 1}}) == {"opts": {"n": 1}}
+    with pytest.raises(ToolArgumentError, match="missing required field 'opts.n'"):
+        tool.verify_args({"opts": {}})
+    with pytest.raises(ToolArgumentError, match="'opts' must be object"):
+        tool.verify_args({"opts": [1]})
+
+
+def test_registry_lookup_duplicates_and_builtins() -> None:
+    assert {"calculator", "code_interpreter", "current_time"} <= set(tool_names())
+    with pytest.raises(ToolNotFoundError) as info:
+        get_tool("no_such_tool")
+    assert "calculator" in str(info.value)
+
+    @register_tool("test_echo_tool")
+    class Echo(BaseTool):
+        parameters = [{"name": "text", "type": "string", "required": True}]
+
+        def call(self, params: str | dict, **kwargs: Any) -> str:
+            return self.verify_args(params)["text"] + str(self.cfg.get("suffix", ""))
+
+    assert Echo.name == "test_echo_tool"
+    assert get_tool("test_echo_tool", {"suffix": "!"}).call({"text": "hi"}) == "hi!"
+    assert tool_specs(["test_echo_tool"])[0].parameters["required"] == ["text"]
+    with pytest.raises(ConfigError, match="already registered"):
+
+        @register_tool("test_echo_tool")
+        class Other(Echo):
+            pass
+
+
+def test_call_tool_never_raises() -> None:
+    tools = {"weather": WeatherList(), "boom": Boom()}
+    ok = ToolCall(function=FunctionCall(name="weather", arguments='{"city": "Oslo"}'))
+    assert call_tool(tools, ok) == "Oslo: sunny for 1 days"
+    assert call_tool(tools["weather"], ("weather", {"city": "Oslo", "days": 2})) == "Oslo: sunny for 2 days"
+    assert call_tool(tools, ("nope", "{}")).startswith(
+        "Error: unknown tool 'nope'; available tools: boom, weather"
+    )
+    assert call_tool(tools, ("weather", "{city: ")).startswith(
+        "Error: arguments for tool 'weather' are not valid"
+    )
+    assert call_tool(tools, ("weather", "{}")) == (
+        "Error: invalid arguments for tool 'weather': missing required field 'city'; its parameters are: "
+        "'city' (string), 'days' (integer), 'metric' (boolean), 'tags' (array)"
+    )
+    assert call_tool(tools, ("boom", {"kind": "tool"})) == "Error: the service is down; try again later"
+    assert call_tool(tools, ("boom", {})) == "Error: RuntimeError: unexpected crash"
+    assert call_tool(None, ("calculator", {"expression": "6*7"})) == "42"
+    assert call_tool(None, ("missing_tool", {})).startswith("Error: unknown tool 'missing_tool'")
+
+
+def test_calculator() -> None:
+    calc = get_tool("calculator")
+    assert calc.call('{"expression": "2 * (3 + 4) ** 2"}') == "98"
+    assert calc.call({"expression": "sqrt(16) + pi - pi"}) == "4"
+    assert calc.call({"expression": "7 / 2"}) == "3.5"
+    assert evaluate("-3 // 2") == -2
+    for bad, needle in [
+        ("__import__('os').system('true')", "unsupported element"),
+        ("1/0", "division by zero"),
+        ("2 ** 100000", "too large"),
+        ("1 +", "not an arithmetic expression"),
+        ("().__class__", "unsupported"),
+    ]:
+        assert needle in call_tool(calc, ("calculator", {"expression": bad}))
+
+
+def test_current_time() -> None:
+    tool = get_tool("current_time")
+    assert "Asia/Shanghai" in tool.call({"timezone": "Asia/Shanghai"})
+    assert "+08:00" in tool.call({"timezone": "Asia/Shanghai"})
+    assert call_tool(tool, ("current_time", {"timezone": "Mars/Base"})).startswith("Error: unknown time zone")
+    assert json.dumps(tool.spec.openai_form())
