@@ -75,12 +75,22 @@ def to_tool_choice(choice: ToolChoiceIn | None, specs: list[ToolSpec]) -> str:
     """'auto' | 'none' | 'required' | a tool name (checked against the given tools)."""
     if choice is None:
         return "auto"
-    if isinstance(choice, NamedToolChoice):
-        name = choice.function.name
+    if isinstance(choice, dict):
+        try:
+            name = NamedToolChoice.model_validate(choice).function.name
+        except ValidationError as e:
+            raise bad_request(
+                "tool_choice must be 'auto', 'none', 'required' or {'type': 'function', 'function': {'name': ...}}",
+                "tool_choice",
+            ) from e
         if name not in {s.name for s in specs}:
             given = ", ".join(s.name for s in specs) or "none"
             raise bad_request(f"tool_choice names {name!r}, which is not among the given tools ({given})", "tool_choice")
         return name
+    if choice not in ("auto", "none", "required"):
+        raise bad_request(
+            f"tool_choice {choice!r} is not one of 'auto', 'none', 'required' or a function object", "tool_choice"
+        )
     if choice == "required" and not specs:
         raise bad_request("tool_choice 'required' needs at least one tool in 'tools'", "tool_choice")
     return choice

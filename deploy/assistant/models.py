@@ -66,7 +66,8 @@ class NamedToolChoice(BaseModel):
     function: NamedFunction
 
 
-ToolChoiceIn = Union[Literal["auto", "none", "required"], NamedToolChoice]
+# checked in convert.to_tool_choice, which can say exactly what is wrong
+ToolChoiceIn = Union[str, dict[str, Any]]
 
 
 class ChatCompletionRequest(BaseModel):

@@ -24,11 +24,13 @@ def extract_text(name: str, data: bytes) -> str:
                 return data.decode(encoding)
             except UnicodeDecodeError:
                 continue
-        raise InvalidFileError(f"{name}: not valid UTF-8 (or GB18030) text", name=name)
+        raise InvalidFileError(f"{name}: not valid UTF-8 (or GB18030) text", name=name, field="files")
     if kind == ".pdf":
         return _pdf_text(name, data)
     raise UnsupportedFileTypeError(
-        f"{name}: unsupported file type {kind or '(none)'}; upload one of {', '.join(SUPPORTED)}", name=name
+        f"{name}: unsupported file type {kind or '(none)'}; upload one of {', '.join(SUPPORTED)}",
+        name=name,
+        field="files",
     )
 
 
@@ -41,8 +43,8 @@ def _pdf_text(name: str, data: bytes) -> str:
     try:
         reader = PdfReader(io.BytesIO(data))
         return "\n\n".join(page.extract_text() or "" for page in reader.pages)
-    except (PdfReadError, ValueError, KeyError, TypeError) as e:
-        raise InvalidFileError(f"{name}: not a readable PDF ({e})", name=name) from e
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as e:
+        raise InvalidFileError(f"{name}: not a readable PDF ({e})", name=name, field="files") from e
 
 
 def passages(text: str, size: int = 600) -> list[str]:

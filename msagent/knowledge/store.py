@@ -90,6 +90,7 @@ class KnowledgeStore:
             if used + len(p.text) > budget:
                 if not out and budget > 0:  # always give the best one, cut to size
                     out.append(p.model_copy(update={"text": p.text[:budget]}))
+                    used = budget
                 continue
             out.append(p)
             used += len(p.text)
