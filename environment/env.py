@@ -20,8 +20,10 @@ store of a message id already logged returns the logged sequence number: no dupl
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -67,6 +69,7 @@ class Environment:
         self._lock = threading.RLock()  # local mode: agents step in threads and share this object
         self._log = MessageLog(path)
         self._history_limit = max(1, int(history_limit))
+        self._started_at = time.time()
         self._load()
 
     # --- state ------------------------------------------------------------------------------------
@@ -248,6 +251,8 @@ class Environment:
         with self._lock:
             return {
                 "name": self.name,
+                "pid": os.getpid(),
+                "started_at": self._started_at,
                 "instance_id": self.instance_id,
                 "storage_path": self._log.path,
                 "next_seq": self._next_seq,
