@@ -60,6 +60,7 @@ class ChatRoom:
             raise ValueError(f"{self.user_role!r} is not a role of {self.story.title!r}")
         self.runtime: RoomRuntime | None = None
         self.last_speaker: str | None = None
+        self._last_source = ""
         self._started_at = 0.0
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -134,8 +135,9 @@ class ChatRoom:
             last_text = self._last_text()
         for _ in range(self.options.max_rounds):
             decision = yield from self._direct(last_text)
-            if decision.note:
+            if decision.note and self._last_source != "round-robin":  # said once, not every round
                 self.transcript.append(Line("", decision.note, "notice"))
+            self._last_source = decision.source
             if self.user_role in decision.speakers:
                 yield from self._your_turn(None)
                 return
@@ -216,9 +218,13 @@ def tidy_reply(text: str, roles: list[str]) -> str:
     """Small models echo the prompt's ``Name:`` format and stop mid-sentence at the token cap:
     drop a leading speaker tag and a trailing half sentence (when a whole one precedes it)."""
     text = text.strip()
-    tag = re.match(rf"^\s*(?:{'|'.join(map(re.escape, roles))})\s*:\s*", text, re.I) if roles else None
+    names = "|".join(map(re.escape, roles))
+    one = rf"(?:{names})(?:\s+says)?"
+    tag = re.match(rf"^\s*(?:{one}\s*[:,]\s*)*{one}\s*:\s*", text, re.I) if roles else None
     if tag:
         text = text[tag.end() :]
+    if len(text) > 1 and text[0] == '"' and text.count('"') == 2 and text.endswith('"'):
+        text = text[1:-1]
     if text and text[-1] not in ".!?\"')*":
         cut = max(text.rfind(p) for p in (". ", "! ", "? "))
         if cut > 0:

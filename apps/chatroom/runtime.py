@@ -8,13 +8,15 @@ Locally everything is a plain object; with ``remote=True`` each is a named Ray a
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from apps.chatroom.director import DIRECTOR_ROLE
 from apps.chatroom.stories import Story, StoryRole
+from msagent.schemas import USER_REQUIREMENT, Message
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,27 @@ def role_instruction(story: Story, role: StoryRole) -> str:
         f"You are {role.name} in this scene: {story.setting} You are {role.description} "
         f"The others are {others}. Speak only as {role.name}, in one or two short sentences, "
         "without writing your name first."
+    )
+
+
+def _said(messages: Sequence[Message]) -> list[str]:
+    lines = []
+    for m in messages:
+        who = m.sent_from or m.role
+        lines.append(f"The scene: {m.content}" if who == USER_REQUIREMENT else f'{who} says: "{m.content}"')
+    return lines
+
+
+def scene_prompt(role: str, messages: Sequence[Message]) -> str:
+    """What a character reads: what was said since it last spoke, then one plain question.
+    (Module level, bound with functools.partial, so that it pickles to Ray actors.)"""
+    return "\n".join([*_said(messages), f"What does {role} say now? Reply with {role}'s words only."])
+
+
+def director_prompt(roles: Sequence[str], messages: Sequence[Message]) -> str:
+    names = ", ".join(roles)
+    return "\n".join(
+        [*_said(messages), f'Who of {names} should speak next? Answer only with JSON: {{"next_speakers": ["Name"]}}']
     )
 
 
@@ -86,6 +109,7 @@ class RoomRuntime:
                         llm=_with_generation(llm, max_tokens=max_tokens, stop=stop),
                         instruction=role_instruction(story, role),
                         human_input_mode="ON" if human else "CLOSE",
+                        parse_env_prompt_function=functools.partial(scene_prompt, role.name),
                     )
                 )
                 runtime.names.append(role.name)
@@ -98,6 +122,9 @@ class RoomRuntime:
                     llm=_with_generation(llm, max_tokens=40, temperature=0.2),
                     instruction=director_instruction,
                     is_watcher=True,
+                    # only what was said since it last chose: short prompts, and the newest lines matter
+                    use_history=False,
+                    parse_env_prompt_function=functools.partial(director_prompt, story.role_names),
                 )
             )
             runtime.names.append(DIRECTOR_ROLE)

@@ -70,6 +70,7 @@ class GenerateRequest(BaseModel):
     top_p: float = 0.95
     stop: list[str] = []
     seed: int | None = None
+    repeat_penalty: float = 1.2  # a 135M model loops ("Aria: Aria: Aria:") without it
 
 
 class LlamaEngine:
@@ -111,6 +112,7 @@ class LlamaEngine:
                     top_p=request.top_p,
                     stop=request.stop or None,
                     seed=request.seed,
+                    repeat_penalty=request.repeat_penalty,
                 )
                 for chunk in chunks:
                     text = chunk["choices"][0]["delta"].get("content")
@@ -131,6 +133,15 @@ def shared_engine(spec: EngineSpec) -> LlamaEngine:
         if engine is None:
             engine = _ENGINES[spec] = LlamaEngine(spec)
         return engine
+
+
+def fit_context(messages: list[dict[str, str]], max_chars: int) -> list[dict[str, str]]:
+    """Drop the oldest turns (never the system prompt or the last turn) until the text fits."""
+    system = [m for m in messages[:1] if m["role"] == "system"]
+    rest = messages[len(system) :]
+    while len(rest) > 1 and sum(len(m["content"]) for m in system + rest) > max_chars:
+        rest = rest[1:]
+    return system + rest
 
 
 def to_llama_messages(messages: list[Message]) -> list[dict[str, str]]:
@@ -190,8 +201,12 @@ class LocalLlamaModel(ChatModel):
         tool_choice: ToolChoice,
         parallel_tool_calls: bool,
     ) -> Iterator[LLMEvent]:
+        extra = self.config.model_extra or {}
+        # ~3 characters a token, leaving room for the reply: overflowing n_ctx is an error in llama.cpp
+        budget = max(512, (self.spec.n_ctx - (settings.max_tokens or 256)) * 3)
         request = GenerateRequest(
-            messages=to_llama_messages(messages),
+            messages=fit_context(to_llama_messages(messages), budget),
+            repeat_penalty=float(extra.get("repeat_penalty", 1.2)),
             max_tokens=settings.max_tokens or 256,
             temperature=0.7 if settings.temperature is None else settings.temperature,
             top_p=0.95 if settings.top_p is None else settings.top_p,
