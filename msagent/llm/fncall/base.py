@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 
+from msagent.errors import ConfigError
 from msagent.llm.base import ToolChoice
 from msagent.llm.events import LLMEvent
 from msagent.schemas import Message, ToolSpec
@@ -20,7 +21,11 @@ class FncallProtocol(ABC):
 
     @abstractmethod
     def build_messages(
-        self, messages: list[Message], tools: list[ToolSpec], tool_choice: ToolChoice, parallel_tool_calls: bool
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        tool_choice: ToolChoice,
+        parallel_tool_calls: bool,
     ) -> list[Message]: ...
 
     @abstractmethod
@@ -28,4 +33,12 @@ class FncallProtocol(ABC):
 
 
 def get_protocol(name: str) -> FncallProtocol:
-    raise NotImplementedError("filled in by the fncall work")
+    """A protocol by name: 'react' or 'qwen'."""
+    from msagent.llm.fncall.qwen import QwenProtocol
+    from msagent.llm.fncall.react import ReactProtocol
+
+    protocols: dict[str, type[FncallProtocol]] = {"react": ReactProtocol, "qwen": QwenProtocol}
+    try:
+        return protocols[name]()
+    except KeyError:
+        raise ConfigError(f"unknown fncall_prompt {name!r}; use one of: {', '.join(protocols)}") from None
