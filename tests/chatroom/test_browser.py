@@ -63,6 +63,21 @@ def test_pick_a_story_and_a_role_talk_in_turn(ray_cluster: None, chromium: Any, 
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
 
+        # a second browser session gets its own room; closing its tab closes that room
+        other = chromium.new_page()
+        other.goto(running.url)
+        other.click("#story-bakery")
+        other.click("#start")
+        other.wait_for_selector("#room .msg")
+        assert len(running.app.rooms) == 2
+        prefixes = {room.prefix for room in running.app.rooms.values()}
+        assert len(prefixes) == 2, "each session has its own agents and Environment"
+        other.close()
+        deadline = time.monotonic() + 20
+        while len(running.app.rooms) > 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(running.app.rooms) == 1, "the closed tab's room is cleaned up"
+
         # restart clears the room; back returns to the list and the session's room is closed
         page.click("#restart")
         page.wait_for_selector("#say textarea[disabled]")
