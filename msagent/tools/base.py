@@ -22,9 +22,13 @@ class BaseTool(ABC):
     parameters: ClassVar[list[dict] | dict] = []
 
     def __init__(self, cfg: dict | None = None) -> None:
-        self.cfg: dict[str, Any] = dict(cfg or {})
         if not self.name:
             raise TypeError(f"{type(self).__name__} has no name; set `name` or use @register_tool('name')")
+        cfg = dict(cfg or {})
+        # ModelScope-Agent passes the whole tool_cfg ({'tool_name': {...}, ...}); take our part.
+        if isinstance(cfg.get(self.name), dict):
+            cfg = dict(cfg[self.name])
+        self.cfg: dict[str, Any] = cfg
         self._spec: ToolSpec | None = None
 
     @classmethod
@@ -49,6 +53,8 @@ class BaseTool(ABC):
         args = parse_arguments(params, self.name)
         check_arguments(args, self.spec.parameters, self.name)
         return args
+
+    _verify_args = verify_args  # the name ModelScope-Agent tools call
 
     @abstractmethod
     def call(self, params: str | dict, **kwargs: Any) -> str:

@@ -6,6 +6,7 @@ importing ``msagent.tools`` stays cheap.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable
 
@@ -13,6 +14,7 @@ from msagent.errors import ConfigError, ToolNotFoundError
 from msagent.schemas import ToolSpec
 from msagent.tools.base import BaseTool
 
+_NAME = r"[A-Za-z0-9_\-\.]{1,64}"  # what model APIs accept (same as ToolSpec.name)
 _TOOLS: dict[str, type[BaseTool]] = {}
 _lock = threading.Lock()
 _builtins_loaded = False
@@ -20,9 +22,8 @@ _builtins_loaded = False
 
 def register_tool(name: str, *, allow_override: bool = False) -> Callable[[type[BaseTool]], type[BaseTool]]:
     """Class decorator: sets ``cls.name`` and adds the class to the registry."""
-    if not isinstance(name, str) or not name:
-        raise ConfigError("register_tool needs a non-empty tool name")
-    ToolSpec(name=name)  # the name must be one a model API accepts; raises a clear ValidationError
+    if not isinstance(name, str) or not re.fullmatch(_NAME, name):
+        raise ConfigError(f"invalid tool name {name!r}: use 1-64 letters, digits, '_', '-' or '.'")
 
     def decorator(cls: type[BaseTool]) -> type[BaseTool]:
         if not (isinstance(cls, type) and issubclass(cls, BaseTool)):

@@ -72,3 +72,9 @@ def test_uninterruptible_code_restarts_the_kernel() -> None:
         assert run(tool, "y = 2; y") == "2"
     finally:
         tool.close()
+
+
+def test_matplotlib_figure_is_saved(interpreter: BaseTool) -> None:
+    pytest.importorskip("matplotlib")
+    out = run(interpreter, "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()")
+    assert "![image](" in out and Path(out.split("![image](")[1].split(")")[0]).stat().st_size > 100

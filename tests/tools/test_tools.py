@@ -174,3 +174,11 @@ def test_current_time() -> None:
     assert "+08:00" in tool.call({"timezone": "Asia/Shanghai"})
     assert call_tool(tool, ("current_time", {"timezone": "Mars/Base"})).startswith("Error: unknown time zone")
     assert json.dumps(tool.spec.openai_form())
+
+
+def test_modelscope_style_cfg_and_bad_names() -> None:
+    tool = WeatherList({"weather": {"timeout": 5}, "other_tool": {"x": 1}})
+    assert tool.cfg == {"timeout": 5}
+    assert tool._verify_args('{"city": "Oslo"}') == {"city": "Oslo"}
+    with pytest.raises(ConfigError, match="invalid tool name"):
+        register_tool("bad name!")

@@ -131,8 +131,12 @@ class CodeInterpreter(BaseTool):
             self._shutdown()
 
     def __del__(self) -> None:
+        # A forgotten close() must not leave a kernel process behind.
         if getattr(self, "_km", None) is not None:
-            self._shutdown()
+            try:
+                self._shutdown()
+            except Exception:  # noqa: BLE001  (interpreter teardown: nothing left to report to)
+                pass
 
     # --- execution -------------------------------------------------------------------------------
     def _execute(self, code: str) -> str:
