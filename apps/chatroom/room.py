@@ -91,7 +91,7 @@ class ChatRoom:
             self.open()
         except Exception as e:  # no model, bad config: say so in the room and stay usable
             log.exception("room %s failed to open", self.prefix)
-            yield from self._problem(f"The room could not start: {e}")
+            yield from self._problem(f"The room could not start: {brief_error(e)}")
             return
         assert self.runtime is not None
         if opener == self.user_role:
@@ -124,7 +124,7 @@ class ChatRoom:
             self.runtime.publish_user(self.user_role, text.strip())
         except Exception as e:
             log.exception("room %s could not publish the user's line", self.prefix)
-            yield from self._problem(f"Your message could not be delivered: {e}")
+            yield from self._problem(f"Your message could not be delivered: {brief_error(e)}")
             return
         self.last_speaker = self.user_role
         yield from self._rounds(last_text=text)
@@ -184,7 +184,7 @@ class ChatRoom:
                 yield
         except Exception as e:
             log.warning("room %s: %s failed: %s", self.prefix, speakers, e)
-            self.transcript.append(Line("", f"{' / '.join(speakers)} could not answer: {e}", "error"))
+            self.transcript.append(Line("", f"{' / '.join(speakers)} could not answer: {brief_error(e)}", "error"))
         for line in lines.values():
             line.streaming = False
             line.text = tidy_reply(line.text, self.story.role_names)
@@ -230,3 +230,14 @@ def tidy_reply(text: str, roles: list[str]) -> str:
         if cut > 0:
             text = text[: cut + 1]
     return text.strip()
+
+
+def brief_error(error: BaseException) -> str:
+    """One readable line: the original error inside Ray's wrapper, without the remote traceback."""
+    seen = 0
+    while seen < 5 and isinstance(getattr(error, "cause", None), BaseException):
+        error = error.cause  # type: ignore[attr-defined]
+        seen += 1
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    text = lines[0] if lines else type(error).__name__
+    return text if len(text) <= 240 else text[:237] + "..."

@@ -103,3 +103,43 @@ def test_a_short_round_on_the_local_model(artifacts) -> None:  # type: ignore[no
         + "\n".join(f"{line.role or '-'}: {line.text}" for line in room.transcript)
         + "\n"
     )
+
+
+@pytest.mark.local_model
+@pytest.mark.ray
+def test_model_actor_dying_mid_reply_is_shown_and_the_room_recovers(ray_cluster: None) -> None:
+    """The model 'server' goes down while Mira streams: a message in the room, then the next turn works."""
+    import ray
+
+    from apps.chatroom.models import choose_llm
+    from apps.chatroom.room import ChatRoom, RoomOptions
+    from apps.chatroom.stories import all_stories
+    from msagent.llm.config import LLMConfig
+    from msagent.llm.local_actor import actor_name, load_model_actor
+    from msagent.llm.local_llama import EngineSpec
+
+    story = next(s for s in all_stories() if s.id == "lighthouse")
+    llm = choose_llm()
+    spec = EngineSpec.from_config(LLMConfig.model_validate(llm))
+    load_model_actor(spec)
+    room = ChatRoom(story, "Rook", llm, remote=True, options=RoomOptions(max_rounds=1, max_tokens=200))
+    try:
+        turns = room.begin("Mira", "")
+        for _ in turns:
+            if any(line.role == "Mira" and line.text for line in room.transcript):
+                ray.kill(ray.get_actor(actor_name(spec)))
+                break
+        for _ in turns:
+            pass
+        errors = [line.text for line in room.transcript if line.kind == "error"]
+        assert errors and "Mira could not answer" in errors[0]
+        assert "\n" not in errors[0] and len(errors[0]) < 300
+        assert room.phase == "your_turn"
+        # recovery: the shared model comes back on the next call
+        for _ in room.user_says("@Tomas can you hear me?"):
+            pass
+        after = [line for line in room.transcript if line.kind == "say"]
+        assert after[-1].role != "Rook" and after[-1].text
+        assert any(line.role == "Tomas" and line.text for line in after)
+    finally:
+        room.close()
