@@ -136,6 +136,7 @@ def test_text_before_a_call_streams_before_the_call_completes() -> None:
     ("text", "expected"),
     [
         ("Action: weather", [("weather", "{}")]),  # half a call: no Action Input
+        ("Action: calculator\n2 + 2", [("calculator", "2 + 2")]),  # half a call carries what followed
         ("Action: weather\nAction Input: {city: 'Paris'", [("weather", "{city: 'Paris'")]),  # invalid
         ("Action: no_such_tool\nAction Input: {}", [("no_such_tool", "{}")]),
         ('Action: weather\nAction Input: ```json\n{"city": "Rome"}\n```', [("weather", '{"city": "Rome"}')]),
@@ -252,3 +253,27 @@ def test_native_tool_calls_from_history_use_call_ids() -> None:
     )
     assert rendered[2].content == 'Action: weather\nAction Input: {"city": "Oslo"}'
     assert rendered[3].content == "Observation: rain"
+
+
+@pytest.mark.parametrize("protocol", ["react", "qwen"])
+def test_one_character_chunks(protocol: str) -> None:
+    text = TEXTS[protocol]
+    got = ChatResult.collect(get_protocol(protocol).parse(raw_events(text, list(range(1, len(text))))))
+    assert calls_of(got) == [("weather", '{"city": "Paris"}'), ("calculator", '{"expression": "2+2"}')]
+    assert got.text == VISIBLE[protocol]
+
+
+def test_echoed_call_text_in_history_is_rendered_once() -> None:
+    call = ToolCall(function=FunctionCall(name="weather", arguments='{"city": "Oslo"}'))
+    echoed = Message(
+        role="assistant",
+        content='Checking.\nAction: weather\nAction Input: {"city": "Oslo"}',
+        tool_calls=[call],
+    )
+    rendered = get_protocol("react").build_messages([*USER, echoed], TOOLS, "auto", True)
+    assert rendered[2].content == 'Checking.\nAction: weather\nAction Input: {"city": "Oslo"}'
+
+
+def test_tool_choice_must_name_a_given_tool() -> None:
+    with pytest.raises(ConfigError, match="tool_choice 'search' is not one of the given tools"):
+        list(model("react", "x").chat(USER, tools=TOOLS, tool_choice="search"))

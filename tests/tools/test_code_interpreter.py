@@ -78,3 +78,10 @@ def test_matplotlib_figure_is_saved(interpreter: BaseTool) -> None:
     pytest.importorskip("matplotlib")
     out = run(interpreter, "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()")
     assert "![image](" in out and Path(out.split("![image](")[1].split(")")[0]).stat().st_size > 100
+
+
+def test_bad_timeout_is_a_config_error() -> None:
+    from msagent.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="timeout"):
+        get_tool("code_interpreter", {"timeout": "soon"})

@@ -129,7 +129,10 @@ class CallStreamParser:
             return
         lines = self._name.strip().lstrip(":").strip().splitlines()
         name = lines[0].strip().strip("`'\"").strip() if lines else ""
-        arguments = normalize_arguments(self._args or "")
+        # Half a call (a name but no arguments keyword): whatever followed the name is passed on,
+        # so that the tool says what is wrong with it.
+        raw = self._args if self._args is not None else "\n".join(lines[1:])
+        arguments = normalize_arguments(raw)
         call = ToolCall(function=FunctionCall(name=name, arguments=arguments))
         yield ToolCallEvent(index=self.calls, call=call)
         self.calls += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
+from msagent.errors import ConfigError
 from msagent.llm.base import ToolChoice
 from msagent.llm.events import LLMEvent
 from msagent.llm.fncall.base import FncallProtocol
@@ -63,6 +64,12 @@ class TextProtocol(FncallProtocol):
         tool_choice: ToolChoice,
         parallel_tool_calls: bool,
     ) -> list[Message]:
+        names = [t.name for t in tools]
+        if tool_choice not in ("auto", "none", "required") and tool_choice not in names:
+            raise ConfigError(
+                f"tool_choice {tool_choice!r} is not one of the given tools ({', '.join(names)}); "
+                "use 'auto', 'none', 'required' or a tool's name"
+            )
         prompt = self.tools_prompt(tools, tool_choice, parallel_tool_calls)
         out: list[Message] = []
         results: list[Message] = []
@@ -74,7 +81,9 @@ class TextProtocol(FncallProtocol):
                 out.append(Message(role="user", content=self.format_results(results)))
                 results = []
             if m.role == "assistant" and m.tool_calls:
-                content = "\n".join(p for p in (m.content.strip(), self.format_calls(m.tool_calls)) if p)
+                # Content may still hold the raw call text (servers that echo it); render calls once.
+                text = m.content.split(self.name_keyword)[0].strip()
+                content = "\n".join(p for p in (text, self.format_calls(m.tool_calls)) if p)
                 out.append(Message(role="assistant", content=content))
             elif m.role in CHAT_ROLES:
                 out.append(Message(role=m.role, content=m.content))

@@ -14,10 +14,11 @@ import re
 import subprocess
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
-from msagent.errors import ToolError
+from msagent.errors import ConfigError, ToolError
 from msagent.schemas import new_id
 from msagent.settings import data_dir
 from msagent.tools.args import parse_arguments
@@ -50,12 +51,20 @@ class CodeInterpreter(BaseTool):
 
     def __init__(self, cfg: dict | None = None) -> None:
         super().__init__(cfg)
-        self.timeout = float(self.cfg.get("timeout", 30))
+        try:
+            self.timeout = float(self.cfg.get("timeout", 30))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"code_interpreter timeout must be a number of seconds, got {self.cfg['timeout']!r}"
+            ) from None
+        if self.timeout <= 0:
+            raise ConfigError("code_interpreter timeout must be positive")
         self.instance_id = str(self.cfg.get("instance_id") or new_id())
         self._km: Any = None
         self._kc: Any = None
         self._lock = threading.Lock()
         self._images = 0
+        self._finalizer: weakref.finalize | None = None
 
     @property
     def work_dir(self) -> Path:
@@ -111,6 +120,8 @@ class CodeInterpreter(BaseTool):
                 km.shutdown_kernel(now=True)
             raise ToolError(f"could not start the Python kernel: {e}") from e
         self._km, self._kc = km, kc
+        # A forgotten close() (or interpreter exit) must not leave a kernel process behind.
+        self._finalizer = weakref.finalize(self, _stop_kernel, km, kc)
         # Figures render inline so that they arrive as image outputs; ignore if matplotlib is absent.
         self._run(
             "try:\n    get_ipython().run_line_magic('matplotlib', 'inline')\nexcept Exception:\n    pass", 30
@@ -118,25 +129,14 @@ class CodeInterpreter(BaseTool):
 
     def _shutdown(self) -> None:
         kc, km, self._kc, self._km = self._kc, self._km, None, None
-        if kc is not None:
-            kc.stop_channels()
-        if km is not None and km.has_kernel:
-            try:
-                km.shutdown_kernel(now=True)
-            except Exception:  # noqa: BLE001  (best effort at teardown)
-                log.warning("kernel shutdown failed", exc_info=True)
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        _stop_kernel(km, kc)
 
     def close(self) -> None:
         with self._lock:
             self._shutdown()
-
-    def __del__(self) -> None:
-        # A forgotten close() must not leave a kernel process behind.
-        if getattr(self, "_km", None) is not None:
-            try:
-                self._shutdown()
-            except Exception:  # noqa: BLE001  (interpreter teardown: nothing left to report to)
-                pass
 
     # --- execution -------------------------------------------------------------------------------
     def _execute(self, code: str) -> str:
@@ -193,6 +193,16 @@ class CodeInterpreter(BaseTool):
             return f"Error: execution timed out after {self.timeout:g} s and was interrupted (variables are kept)"
         self._shutdown()
         return f"Error: execution timed out after {self.timeout:g} s; the kernel was restarted (variables are lost)"
+
+
+def _stop_kernel(km: Any, kc: Any) -> None:
+    if kc is not None:
+        kc.stop_channels()
+    if km is not None and km.has_kernel:
+        try:
+            km.shutdown_kernel(now=True)
+        except Exception:  # noqa: BLE001  (best effort at teardown)
+            log.warning("kernel shutdown failed", exc_info=True)
 
 
 def _format_error(content: dict) -> str:
