@@ -6,6 +6,7 @@ Free of ray/openai imports: this package also runs inside the slim tool-node ima
 from msagent.tools.args import check_arguments, parse_arguments
 from msagent.tools.base import BaseTool
 from msagent.tools.call import ERROR_PREFIX, call_tool
+from msagent.tools.function import function_tool
 from msagent.tools.registry import get_tool, register_tool, tool_class, tool_names, tool_specs
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "BaseTool",
     "call_tool",
     "check_arguments",
+    "function_tool",
     "get_tool",
     "parse_arguments",
     "register_tool",
