@@ -11,6 +11,7 @@ from collections.abc import Sequence
 # module paths, each exposing register(subparsers: argparse._SubParsersAction) -> None
 COMMANDS: list[str] = [
     # each area adds its module here, e.g. "msagent.cli.demo"
+    "msagent.cli.build_image",
     "msagent.cli.chatroom",
     "msagent.cli.serve",
 ]

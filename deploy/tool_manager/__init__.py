@@ -1,0 +1,1 @@
+"""The tool manager: creates, tracks and proxies tool nodes (Ray actors owning Docker containers)."""

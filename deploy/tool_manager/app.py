@@ -1,0 +1,159 @@
+"""The tool manager's FastAPI app: the seed's endpoints and envelope ``{request_id, message, output}``,
+bearer-token auth, tenant-scoped records. OpenAPI at ``/docs``."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Body, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from deploy.tool_manager import catalog
+from deploy.tool_manager.config import ManagerConfig
+from deploy.tool_manager.errors import ManagerError
+from deploy.tool_manager.manager import ToolManager
+from deploy.tool_manager.models import (
+    CreateRequest,
+    ExecuteRequest,
+    NodeRequest,
+    ResultRequest,
+    RetrieveRequest,
+    SchemaRequest,
+    StatusRequest,
+)
+from deploy.tool_manager.store import NodeRecord
+from msagent.schemas import new_id
+
+log = logging.getLogger(__name__)
+
+
+def _envelope(output: Any = None, message: str = "", status: int = 200) -> JSONResponse:
+    return JSONResponse({"request_id": new_id(), "message": message, "output": output}, status_code=status)
+
+
+def _node(rec: NodeRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {"tool_node_name": rec.name, "status": rec.status}
+    if rec.message:
+        out["message"] = rec.message
+    return out
+
+
+def _errors(e: ValidationError | RequestValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
+                     for err in e.errors())
+
+
+def create_app(config: ManagerConfig | None = None, manager: ToolManager | None = None) -> FastAPI:
+    manager = manager or ToolManager(config or ManagerConfig.from_env())
+    token = manager.config.token
+    app = FastAPI(title="msagent tool manager", version="1",
+                  description="Create, inspect, call and remove tool nodes (one hardened container each) per tenant.")
+    app.state.manager = manager
+
+    async def ready(request: Request) -> ToolManager:
+        if token:
+            got = request.headers.get("authorization", "")
+            if not got:
+                raise ManagerError(401, "missing Authorization header; send 'Authorization: Bearer <token>'")
+            got = got[7:] if got.lower().startswith("bearer ") else got
+            if not hmac.compare_digest(got.strip().encode(), token.encode()):
+                raise ManagerError(403, "wrong token")
+        await manager.start()
+        return manager
+
+    @app.exception_handler(ManagerError)
+    async def _manager_error(_: Request, e: ManagerError) -> JSONResponse:
+        return _envelope(e.output, e.message, e.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_: Request, e: RequestValidationError) -> JSONResponse:
+        return _envelope(None, f"invalid request: {_errors(e)}", 400)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, e: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return _envelope(None, f"internal error: {type(e).__name__}: {e}", 500)
+
+    def route(method: str, path: str) -> Callable[[Callable], Callable]:
+        def deco(fn: Callable) -> Callable:
+            app.add_api_route(path, fn, methods=[method])
+            app.add_api_route(path + "/", fn, methods=[method], include_in_schema=False)
+            return fn
+        return deco
+
+    def from_query(request: Request, model: type[BaseModel], body: Any) -> Any:
+        if body is not None:
+            return body
+        try:
+            return model.model_validate(dict(request.query_params))
+        except ValidationError as e:
+            raise ManagerError(400, f"invalid request: {_errors(e)}") from None
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        return _envelope({"status": "ok"})
+
+    @route("POST", "/create_tool_service")
+    async def create_tool_service(req: CreateRequest, m: ToolManager = Depends(ready)) -> JSONResponse:
+        """Start a node for (tool_name, tenant_id); answers 'pending' (cold) or 'running' (warm pool)."""
+        return _envelope(_node(await m.create(req.tenant_id, req.tool_name, req.tool_cfg, req.tool_image)))
+
+    async def check_status(request: Request, body: StatusRequest | None = Body(None),
+                           m: ToolManager = Depends(ready)) -> JSONResponse:
+        """Status of a node: pending | running | exited | failed (``wait`` long-polls while pending)."""
+        req = from_query(request, StatusRequest, body)
+        return _envelope(_node(await m.status(req.tenant_id, req.tool_name, req.wait)))
+
+    for method in ("POST", "GET"):
+        route(method, "/check_tool_service_status")(check_status)
+
+    @route("POST", "/remove_tool")
+    async def remove_tool(request: Request, body: NodeRequest | None = Body(None),
+                          m: ToolManager = Depends(ready)) -> JSONResponse:
+        """Stop and remove a node (body or query parameters)."""
+        req = from_query(request, NodeRequest, body)
+        return _envelope(_node(await m.remove(req.tenant_id, req.tool_name)))
+
+    @route("GET", "/tools")
+    async def tools(tenant_id: str = "default", m: ToolManager = Depends(ready)) -> JSONResponse:
+        """The tenant's nodes and their statuses."""
+        return _envelope({"tools": m.list(tenant_id)})
+
+    @route("POST", "/tool_info")
+    async def tool_info(req: NodeRequest, m: ToolManager = Depends(ready)) -> JSONResponse:
+        """The tool's name, description and JSON-schema parameters, asked from its node."""
+        return _envelope(await m.info(req.tenant_id, req.tool_name))
+
+    @route("POST", "/execute_tool")
+    async def execute_tool(req: ExecuteRequest, m: ToolManager = Depends(ready)) -> JSONResponse:
+        """Run the tool; with ``wait`` a slow call answers 202 {type: retry, call_id, next_calling}."""
+        return _envelope(await m.execute(req.tenant_id, req.tool_name, req.params, req.kwargs, req.wait))
+
+    @route("POST", "/execute_tool_result")
+    async def execute_tool_result(req: ResultRequest, m: ToolManager = Depends(ready)) -> JSONResponse:
+        """The result of a call that answered 202; 202 again while it still runs."""
+        return _envelope(await m.result(req.tenant_id, req.call_id, req.wait))
+
+    @route("GET", "/get_available_tools")
+    async def available_tools(_: ToolManager = Depends(ready)) -> JSONResponse:
+        """Every tool the default image serves, with its JSON schema."""
+        names = catalog.tool_names()
+        return _envelope({"available_tools": names, "tools_json": catalog.schemas(names)[0]})
+
+    @route("POST", "/get_json_schema_for_tools")
+    async def json_schema_for_tools(req: SchemaRequest, _: ToolManager = Depends(ready)) -> JSONResponse:
+        found, missing = catalog.schemas(req.tool_names)
+        return _envelope({"tools_json": found, "missing_tools": missing})
+
+    @route("POST", "/retrieving_tools")
+    async def retrieving_tools(req: RetrieveRequest, _: ToolManager = Depends(ready)) -> JSONResponse:
+        """The top-k tools for a question (BM25 over names and descriptions)."""
+        found = catalog.retrieve(req.question, req.top_k)
+        return _envelope({"retrieved_tools": [t["name"] for t in found], "tools_json": found})
+
+    return app

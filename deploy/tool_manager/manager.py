@@ -1,0 +1,250 @@
+"""``ToolManager``: tool nodes per tenant — create (cold, or from the warm pool), status, info,
+execute (proxied straight to the node's server), remove — with records and ports in SQLite.
+
+Async throughout; every Docker call happens in a node (an actor, or a worker thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import httpx
+
+from deploy.tool_manager import handles
+from deploy.tool_manager.config import ManagerConfig
+from deploy.tool_manager.container import ContainerLimits
+from deploy.tool_manager.errors import ManagerError, not_ready
+from deploy.tool_manager.node import NodeSpec
+from deploy.tool_manager.pool import WarmPool
+from deploy.tool_manager.store import NodeRecord, NodeStore
+from msagent.errors import ConfigError, MsagentError
+from msagent.schemas import new_id
+
+log = logging.getLogger(__name__)
+
+
+class ToolManager:
+    def __init__(self, config: ManagerConfig | None = None) -> None:
+        self.config = config or ManagerConfig()
+        self.store = NodeStore(self.config.db_path)
+        self.nodes: dict[tuple[str, str], Any] = {}  # (tenant, tool) -> node handle
+        self.pool = WarmPool(self)
+        self._events: dict[tuple[str, str], asyncio.Event] = {}
+        self._calls: dict[str, tuple[str, float, asyncio.Task]] = {}
+        self._last_used: dict[tuple[str, str], float] = {}
+        self._http: httpx.AsyncClient | None = None
+        self._started = False
+        self._start_lock: asyncio.Lock | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._start_lock = self._start_lock or asyncio.Lock()
+        async with self._start_lock:
+            if self._started:
+                return
+            self._http = httpx.AsyncClient(timeout=None, limits=httpx.Limits(max_keepalive_connections=64))
+            from deploy.tool_manager.monitor import recover, run_monitor
+
+            await recover(self)
+            self.spawn(run_monitor(self))
+            self.spawn(self.pool.fill())
+            self._started = True
+
+    def spawn(self, coro: Any) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def close(self, remove_nodes: bool = False) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if remove_nodes:
+            for rec in self.store.all():
+                await self.remove(rec.tenant_id, rec.tool_name)
+        await self.pool.drain()
+        if self._http is not None:
+            await self._http.aclose()
+
+    # --- records ---------------------------------------------------------------------------------
+    def record(self, tenant_id: str, tool_name: str) -> NodeRecord:
+        rec = self.store.get(tenant_id, tool_name)
+        if rec is None:
+            raise ManagerError(404, f"no tool service '{tool_name}' for tenant '{tenant_id}'; create it first "
+                                    "with POST /create_tool_service")
+        return rec
+
+    def _set(self, rec: NodeRecord, **update: Any) -> NodeRecord:
+        rec = rec.model_copy(update=update)
+        self.store.put(rec)
+        if rec.status != "pending":
+            self._events.setdefault((rec.tenant_id, rec.tool_name), asyncio.Event()).set()
+        return rec
+
+    # --- create ----------------------------------------------------------------------------------
+    async def create(self, tenant_id: str, tool_name: str, tool_cfg: dict, image: str | None) -> NodeRecord:
+        image = image or self.config.default_image
+        try:
+            limits = ContainerLimits.from_cfg(tool_cfg)
+        except ConfigError as e:
+            raise ManagerError(400, e.message) from None
+        old = self.store.get(tenant_id, tool_name)
+        if old is not None and old.status in ("pending", "running") and (tenant_id, tool_name) in self.nodes:
+            return old
+        if old is not None:
+            await self.remove(tenant_id, tool_name)
+        name = f"{tool_name}_{tenant_id}"
+        if any(r.name == name for r in self.store.all()):
+            raise ManagerError(409, f"the node name '{name}' is taken by another tenant's tool; pick another tool "
+                                    "or tenant name")
+        await self._check_image(image, tool_name)
+        rec = NodeRecord(tenant_id=tenant_id, tool_name=tool_name, name=name, image=image, tool_cfg=tool_cfg)
+        self._events[(tenant_id, tool_name)] = asyncio.Event()
+        self._last_used[(tenant_id, tool_name)] = time.time()
+        if image == self.config.default_image and limits.is_default():
+            warm = await self.pool.take(rec)
+            if warm is not None:
+                return warm
+        port = self.store.allocate_port(name, self.config.port_start, self.config.port_end)
+        if port is None:
+            raise ManagerError(503, f"no free port in {self.config.port_start}-{self.config.port_end}; remove "
+                                    "unused tool services or widen the range")
+        rec = self._set(rec, port=port, status="pending")
+        spec = NodeSpec(name=name, image=image, port=port, manager_id=self.config.manager_id,
+                        tool_name=tool_name, tenant_id=tenant_id, tool_cfg=tool_cfg)
+        node = handles.new_node(spec, self.config.backend)
+        self.nodes[(tenant_id, tool_name)] = node
+        self.spawn(self._start_node(rec, node))
+        return rec
+
+    async def _start_node(self, rec: NodeRecord, node: Any) -> None:
+        try:
+            state = await handles.call(node, "start", self.config.start_timeout)
+        except Exception as e:  # noqa: BLE001  (reported in the record, not lost)
+            log.warning("tool node %s failed to start: %s", rec.name, e)
+            self.nodes.pop((rec.tenant_id, rec.tool_name), None)
+            handles.release(node)
+            self.store.release_port(rec.port)
+            msg = e.message if isinstance(e, MsagentError) else str(e)
+            self._set(rec, status="failed", message=msg)
+            return
+        self._set(rec, status="running", container_id=state.container_id, url=state.url, message="")
+
+    async def _check_image(self, image: str, tool_name: str) -> None:
+        import docker.errors
+
+        from deploy.tool_node.image import IMAGE_REPO, docker_client
+
+        try:
+            client = await asyncio.to_thread(docker_client)
+            await asyncio.to_thread(client.images.get, image)
+        except docker.errors.ImageNotFound:
+            raise ManagerError(404, f"image '{image}' is not present; build it with `msagent build-image`") from None
+        except MsagentError as e:
+            raise ManagerError(503, e.message) from None
+        if image.startswith(IMAGE_REPO + ":"):
+            from msagent.tools import tool_names
+
+            if tool_name not in tool_names():
+                raise ManagerError(404, f"unknown tool '{tool_name}'; the image has: {', '.join(tool_names())}")
+
+    # --- status, info, remove --------------------------------------------------------------------
+    async def status(self, tenant_id: str, tool_name: str, wait: float = 0.0) -> NodeRecord:
+        rec = self.record(tenant_id, tool_name)
+        if rec.status == "pending" and wait > 0:
+            event = self._events.setdefault((tenant_id, tool_name), asyncio.Event())
+            try:
+                await asyncio.wait_for(event.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+            rec = self.record(tenant_id, tool_name)
+        node = self.nodes.get((tenant_id, tool_name))
+        if rec.status == "running" and node is not None:
+            state = await handles.call(node, "state")
+            if state.status != "running":
+                rec = self._set(rec, status=state.status, message=state.message)
+        elif rec.status == "running":
+            rec = self._set(rec, status="exited", message="no node holds this record")
+        return rec
+
+    async def remove(self, tenant_id: str, tool_name: str) -> NodeRecord:
+        rec = self.record(tenant_id, tool_name)
+        node = self.nodes.pop((tenant_id, tool_name), None)
+        if node is not None:
+            try:
+                await handles.call(node, "remove")
+            finally:
+                handles.release(node)
+        self.store.release_port(rec.port)
+        self.store.delete(tenant_id, tool_name)
+        self._last_used.pop((tenant_id, tool_name), None)
+        return rec.model_copy(update={"status": "exited"})
+
+    def list(self, tenant_id: str) -> dict[str, str]:
+        return {r.name: r.status for r in self.store.all(tenant_id)}
+
+    async def _running(self, tenant_id: str, tool_name: str) -> NodeRecord:
+        rec = self.record(tenant_id, tool_name)
+        if rec.status != "running" or not rec.url:
+            hint = f": {rec.message}" if rec.message else ""
+            raise ManagerError(409, f"tool service '{rec.name}' is {rec.status}{hint}; wait for 'running' "
+                                    "or create it again")
+        self._last_used[(tenant_id, tool_name)] = time.time()
+        return rec
+
+    async def info(self, tenant_id: str, tool_name: str) -> dict[str, Any]:
+        rec = await self._running(tenant_id, tool_name)
+        r = await self._send(rec, "GET", "/tool_info", None, 10.0)
+        return dict(r)
+
+    # --- execute ---------------------------------------------------------------------------------
+    async def execute(self, tenant_id: str, tool_name: str, params: str | dict, kwargs: dict,
+                      wait: float | None = None) -> Any:
+        rec = await self._running(tenant_id, tool_name)
+        timeout = ContainerLimits.from_cfg(rec.tool_cfg).timeout + 5
+        body = {"params": params, "kwargs": kwargs}
+        if wait is None:
+            return (await self._send(rec, "POST", "/execute_tool", body, timeout))["output"]
+        task = asyncio.get_running_loop().create_task(self._send(rec, "POST", "/execute_tool", body, timeout))
+        return await self._await_call(new_id("call-"), tenant_id, rec.name, task, wait)
+
+    async def result(self, tenant_id: str, call_id: str, wait: float) -> Any:
+        entry = self._calls.get(call_id)
+        if entry is None or entry[0] != tenant_id:
+            raise ManagerError(404, f"no pending call '{call_id}' for tenant '{tenant_id}' (results are kept until "
+                                    "fetched once)")
+        return await self._await_call(call_id, tenant_id, "", entry[2], wait)
+
+    async def _await_call(self, call_id: str, tenant_id: str, node_name: str, task: asyncio.Task,
+                          wait: float) -> Any:
+        done, _ = await asyncio.wait({task}, timeout=max(wait, 0.0))
+        if not done:
+            self._calls[call_id] = (tenant_id, time.time(), task)
+            raise not_ready(call_id, node_name)
+        self._calls.pop(call_id, None)
+        return task.result()["output"]
+
+    async def _send(self, rec: NodeRecord, method: str, path: str, body: Any, timeout: float) -> Any:
+        assert self._http is not None
+        try:
+            r = await self._http.request(method, f"{rec.url}{path}", json=body, timeout=timeout)
+        except httpx.TimeoutException:
+            raise ManagerError(504, f"tool service '{rec.name}' did not answer within {timeout:g} s") from None
+        except httpx.TransportError as e:
+            current = await self.status(rec.tenant_id, rec.tool_name)
+            raise ManagerError(502, f"tool service '{rec.name}' is unreachable ({type(e).__name__}); its status is "
+                                    f"now '{current.status}'{': ' + current.message if current.message else ''}; "
+                                    "create it again") from None
+        try:
+            data = r.json()
+        except ValueError:
+            data = {"detail": r.text}
+        if r.status_code != 200:
+            raise ManagerError(r.status_code, str(data.get("detail", data)))
+        return data

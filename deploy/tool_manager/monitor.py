@@ -1,0 +1,124 @@
+"""Recovery at start and the monitor loop (XAgent's ToolServerMonitor).
+
+Recovery: records whose container vanished are dropped; running containers with this manager's
+labels are adopted by new nodes; leftover pool containers are removed. The monitor stops nodes
+idle longer than ``idle_minutes`` and notices containers that died or vanished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from deploy.tool_manager import handles
+from deploy.tool_manager.container import LABEL, LABEL_MANAGER, LABEL_POOL, LABEL_TENANT, LABEL_TOOL
+from deploy.tool_manager.node import NodeSpec
+from deploy.tool_manager.store import NodeRecord
+
+if TYPE_CHECKING:
+    from deploy.tool_manager.manager import ToolManager
+
+log = logging.getLogger(__name__)
+
+
+def _containers(manager_id: str) -> list[Any]:
+    from deploy.tool_node.image import docker_client
+
+    client = docker_client()
+    return list(client.containers.list(all=True, filters={"label": [f"{LABEL}=1", f"{LABEL_MANAGER}={manager_id}"]}))
+
+
+async def recover(manager: ToolManager) -> None:
+    try:
+        containers = await asyncio.to_thread(_containers, manager.config.manager_id)
+    except Exception as e:  # noqa: BLE001  (Docker down: start anyway, requests will say so)
+        log.warning("recovery skipped: %s", e)
+        return
+    by_id = {c.id: c for c in containers}
+    known: set[str] = set()
+    for rec in manager.store.all():
+        c = by_id.get(rec.container_id or "")
+        if c is None:
+            if rec.status in ("running", "pending"):
+                log.info("dropping %s: its container vanished", rec.name)
+                manager.store.delete(rec.tenant_id, rec.tool_name)
+                manager.store.release_port(rec.port)
+            continue
+        known.add(c.id)
+        await _adopt(manager, rec, c)
+    for c in containers:
+        if c.id in known:
+            continue
+        labels = c.labels or {}
+        if labels.get(LABEL_POOL) == "1" or c.status != "running" or LABEL_TOOL not in labels:
+            await asyncio.to_thread(c.remove, force=True)
+            continue
+        env = dict(e.split("=", 1) for e in c.attrs["Config"]["Env"] if "=" in e)
+        rec = NodeRecord(tenant_id=labels.get(LABEL_TENANT, "default"), tool_name=labels[LABEL_TOOL], name=c.name,
+                         image=c.attrs["Config"]["Image"], port=int(env.get("TOOL_NODE_PORT", 0)) or None,
+                         tool_cfg=_json(env.get("TOOL_CFG", "{}")), container_id=c.id)
+        if rec.port:
+            manager.store.release_port(rec.port)
+            manager.store.allocate_port(rec.name, rec.port, rec.port)
+        await _adopt(manager, rec, c)
+
+
+async def _adopt(manager: ToolManager, rec: NodeRecord, container: Any) -> None:
+    spec = NodeSpec(name=rec.name, image=rec.image, port=rec.port or 0, manager_id=manager.config.manager_id,
+                    tool_name=rec.tool_name, tenant_id=rec.tenant_id, tool_cfg=rec.tool_cfg)
+    node = handles.new_node(spec, manager.config.backend)
+    try:
+        state = await handles.call(node, "adopt", container.id)
+    except Exception as e:  # noqa: BLE001
+        handles.release(node)
+        manager._set(rec, status="failed", message=f"could not adopt the container after a restart: {e}")
+        return
+    manager.nodes[(rec.tenant_id, rec.tool_name)] = node
+    manager._set(rec, status=state.status, url=state.url, message=state.message)
+    log.info("adopted %s (%s)", rec.name, state.status)
+
+
+def _json(text: str) -> dict:
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+async def check_once(manager: ToolManager) -> None:
+    """One monitor pass: stop idle nodes, mark dead ones, drop records of vanished containers."""
+    idle_after = manager.config.idle_minutes * 60
+    now = time.time()
+    for rec in manager.store.all():
+        key = (rec.tenant_id, rec.tool_name)
+        node = manager.nodes.get(key)
+        if rec.status != "running" or node is None:
+            continue
+        if now - manager._last_used.get(key, rec.last_used) > idle_after:
+            log.info("stopping %s: idle for more than %g min", rec.name, manager.config.idle_minutes)
+            await manager.remove(rec.tenant_id, rec.tool_name)
+            manager._set(rec, status="exited", message="stopped by the monitor after being idle", url=None, port=None)
+            continue
+        state = await handles.call(node, "state")
+        if state.message == "the container is gone":
+            log.info("dropping %s: its container vanished", rec.name)
+            manager.nodes.pop(key, None)
+            handles.release(node)
+            manager.store.delete(rec.tenant_id, rec.tool_name)
+            manager.store.release_port(rec.port)
+        elif state.status != "running":
+            manager._set(rec, status=state.status, message=state.message)
+
+
+async def run_monitor(manager: ToolManager) -> None:
+    while True:
+        await asyncio.sleep(manager.config.monitor_seconds)
+        try:
+            await check_once(manager)
+        except Exception:  # noqa: BLE001  (the monitor must outlive one bad pass)
+            log.warning("monitor pass failed", exc_info=True)

@@ -1,0 +1,1 @@
+"""The tool node: the in-container HTTP server serving one tool, its image and the image build."""
