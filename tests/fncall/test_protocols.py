@@ -277,3 +277,17 @@ def test_echoed_call_text_in_history_is_rendered_once() -> None:
 def test_tool_choice_must_name_a_given_tool() -> None:
     with pytest.raises(ConfigError, match="tool_choice 'search' is not one of the given tools"):
         list(model("react", "x").chat(USER, tools=TOOLS, tool_choice="search"))
+
+
+def test_keywords_inside_arguments_do_not_end_the_call() -> None:
+    text = (
+        'Action: code_interpreter\nAction Input: {"code": "print(\'Final Answer: 1 Action: x\')"}\n'
+        "Action: calculator\nAction Input: {'expression': '1'}"
+    )
+    for i in range(1, len(text)):
+        got = ChatResult.collect(get_protocol("react").parse(raw_events(text, [i])))
+        assert calls_of(got) == [
+            ("code_interpreter", json.dumps({"code": "print('Final Answer: 1 Action: x')"})),
+            ("calculator", '{"expression": "1"}'),
+        ]
+        assert got.text == ""

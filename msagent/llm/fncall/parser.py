@@ -70,11 +70,21 @@ class CallStreamParser:
         best: tuple[int, str] | None = None
         for keyword in self.keywords:
             index = self._buf.find(keyword)
+            while index >= 0 and not self._starts_line(index):
+                index = self._buf.find(keyword, index + 1)
             if index >= 0 and (
                 best is None or index < best[0] or (index == best[0] and len(keyword) > len(best[1]))
             ):
                 best = (index, keyword)
         return best
+
+    def _starts_line(self, index: int) -> bool:
+        """Inside arguments a keyword counts only at the start of a line, so that arguments (code,
+        quoted text) may mention a keyword."""
+        if self._mode != "args":
+            return True
+        before = ((self._args or "") + self._buf[:index]).rstrip(" \t")
+        return not before.strip() or before.endswith("\n")
 
     def _held_prefix(self) -> int:
         """Length of the longest tail of the buffer that could still grow into a keyword."""
