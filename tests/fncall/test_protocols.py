@@ -142,6 +142,10 @@ def test_text_before_a_call_streams_before_the_call_completes() -> None:
         ('Action: weather\nAction Input: ```json\n{"city": "Rome"}\n```', [("weather", '{"city": "Rome"}')]),
         ('Action: weather\nAction Input: {"city": "Rome"} I will wait.', [("weather", '{"city": "Rome"}')]),
         ('Action Input: {"a": 1}', [("", '{"a": 1}')]),
+        (
+            "Action: code_interpreter\nAction Input: ```py\nd = {'a': 1}\nprint(d)\n```",
+            [("code_interpreter", "d = {'a': 1}\nprint(d)")],
+        ),
     ],
 )
 def test_incomplete_and_invalid_calls_are_still_emitted(text: str, expected: list[tuple[str, str]]) -> None:

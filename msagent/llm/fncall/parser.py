@@ -159,11 +159,12 @@ def normalize_arguments(raw: str) -> str:
         text = fenced.group(1).strip()
     if not text:
         return "{}"
-    for candidate in (text, _first_object(text)):
+    # Only text that starts as an object may have prose after it; code with a dict inside is code.
+    for candidate in (text, _first_object(text) if text.startswith("{") else None):
         if candidate:
             try:
                 return json.dumps(json5.loads(candidate), ensure_ascii=False)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
     return text
 
