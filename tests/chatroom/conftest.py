@@ -62,3 +62,60 @@ def artifacts() -> Path:
 @pytest.fixture
 def port() -> int:
     return free_port()
+
+
+# --- a cast served over real HTTP: each role answers its own lines, the director reads the room ----
+CAST_LINES = {
+    "Mira": [
+        "Tomas, fetch the spare lamp from the cellar, quick!",
+        "Then we light the old oil lamp by hand. Ines, keep your eyes on that ship.",
+    ],
+    "Tomas": [
+        "I have the lamp here. Ines, can you see the ship from the gallery?",
+        "The radio is dead too. Rook, do you know that ship?",
+    ],
+    "Ines": ["I see lights to the north. Rook, is that your ship?"],
+    "Rook": [
+        "Aye, the Esperanza. Mira, she carries more than fish.",
+        "I swam for an hour to get here. Ask me no more, Tomas.",
+    ],
+}
+
+
+def cast_handler(lines: dict[str, list[str]] | None = None, delay: float = 0.03) -> Any:
+    """A FakeOpenAIServer handler: characters speak their lines in turn; the director names whoever
+    the last speaker addressed (``{"next_speakers": [...]}``), or answers garbage when nobody was."""
+    import itertools
+    import json
+    import re
+    import threading
+
+    from msagent.testing import FakeReply
+
+    lines = lines or CAST_LINES
+    turns = {role: itertools.cycle(texts) for role, texts in lines.items()}
+    lock = threading.Lock()
+
+    def handle(body: dict[str, Any]) -> FakeReply:
+        messages = body["messages"]
+        system = messages[0]["content"] if messages and messages[0]["role"] == "system" else ""
+        last = messages[-1]["content"]
+        if system.startswith("You direct a play"):
+            said = re.findall(r'^(\w+) says: "(.*)"$', last, re.M)
+            if said:
+                speaker, text = said[-1]
+                named = [r for r in lines if r != speaker and re.search(rf"\b{r}\b", text)]
+                if named:
+                    return FakeReply(text=json.dumps({"next_speakers": named[:1]}))
+            return FakeReply(text="The storm is loud tonight.")  # not JSON, names nobody
+        match = re.match(r"You are (\w+)", system)
+        role = match.group(1) if match else ""
+        with lock:
+            text = next(turns[role]) if role in turns else "..."
+        return FakeReply(text=text, chunk_delay_s=delay)
+
+    return handle
+
+
+def openai_llm(base_url: str) -> dict[str, Any]:
+    return {"model_server": "openai", "api_base": base_url, "model": "fake-model", "api_key": "test", "timeout": 10, "max_retries": 0}

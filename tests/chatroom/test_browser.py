@@ -10,7 +10,8 @@ import pytest
 
 from apps.chatroom.server import start
 from apps.chatroom.stories import all_stories
-from tests.chatroom.conftest import scripted_llm
+from msagent.testing import FakeOpenAIServer
+from tests.chatroom.conftest import cast_handler, openai_llm
 
 pytestmark = [pytest.mark.browser, pytest.mark.ray]
 
@@ -24,7 +25,8 @@ def _messages(page: Any) -> list[tuple[str, str]]:
 
 
 def test_pick_a_story_and_a_role_talk_in_turn(ray_cluster: None, chromium: Any, port: int, artifacts: Path) -> None:
-    running = start(all_stories(), scripted_llm(), remote=True, port=port, max_rounds=2)
+    server = FakeOpenAIServer(handler=cast_handler()).start()
+    running = start(all_stories(), openai_llm(server.base_url), remote=True, port=port, max_rounds=2)
     try:
         page = chromium.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(30_000)
@@ -55,6 +57,8 @@ def test_pick_a_story_and_a_role_talk_in_turn(ray_cluster: None, chromium: Any, 
         mine = [i for i, (role, _) in enumerate(after) if role == "Ines"]
         assert after[mine[0]][1] == "@Rook where did you really come from?"
         assert after[mine[0] + 1][0] == "Rook", "an @-mention makes the named role answer next"
+        assert after[mine[0] + 1][1].startswith("Aye, the Esperanza")
+        assert after[mine[0] + 2][0] == "Mira", "Rook addressed Mira, and the director chose her"
         assert all(text.strip() for _, text in after)
 
         # streaming: the bubbles filled chunk by chunk, and the cursor is gone once done
@@ -68,7 +72,7 @@ def test_pick_a_story_and_a_role_talk_in_turn(ray_cluster: None, chromium: Any, 
         other.goto(running.url)
         other.click("#story-bakery")
         other.click("#start")
-        other.wait_for_selector("#room .msg")
+        other.wait_for_selector("#room .msg")  # the bakery cast has no lines: '...' over HTTP
         assert len(running.app.rooms) == 2
         prefixes = {room.prefix for room in running.app.rooms.values()}
         assert len(prefixes) == 2, "each session has its own agents and Environment"
@@ -91,3 +95,4 @@ def test_pick_a_story_and_a_role_talk_in_turn(ray_cluster: None, chromium: Any, 
         assert not running.app.rooms
     finally:
         running.stop()
+        server.stop()

@@ -125,3 +125,26 @@ def test_ray_room_uses_prefixed_actors_and_close_kills_them(ray_cluster: None) -
         room.close()
     left = [a for a in ray.util.list_named_actors() if a.startswith(room.prefix)]
     assert left == []
+
+
+def test_model_server_going_down_mid_round_is_shown_and_the_user_gets_the_turn() -> None:
+    from msagent.testing import FakeOpenAIServer
+    from tests.chatroom.conftest import cast_handler, openai_llm
+
+    server = FakeOpenAIServer(handler=cast_handler(delay=0.01)).start()
+    room = ChatRoom(lighthouse(), "Rook", openai_llm(server.base_url), options=RoomOptions(max_rounds=3))
+    try:
+        turns = room.begin("Mira", "")
+        for _ in turns:
+            if any(line.role == "Mira" and not line.streaming and line.text for line in room.transcript):
+                server.stop()  # down after the opener's reply, before the director and the next speaker
+                break
+        for _ in turns:
+            pass
+        assert said(room) == ["Mira"]
+        errors = [line.text for line in room.transcript if line.kind == "error"]
+        assert errors and all("\n" not in e for e in errors)
+        assert room.phase == "your_turn" and "Your turn" in room.status
+    finally:
+        room.close()
+        server.stop()
