@@ -1,0 +1,66 @@
+"""Helpers shared by the tool-service tests (imported by name: pytest puts this folder on sys.path)."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from typing import Any
+
+import httpx
+
+SESSION = "t" + secrets.token_hex(4)
+TOKEN = "test-token-" + SESSION
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def session_containers(client: Any) -> list[Any]:
+    found = client.containers.list(all=True, filters={"label": "msagent.tool-node=1"})
+    return [c for c in found if (c.labels or {}).get("msagent.manager", "").startswith(SESSION)]
+
+
+def port_range(slot: int) -> tuple[int, int]:
+    """A port range for this session and slot, away from the default 31513.. so that other
+    sessions on the machine do not collide."""
+    base = 33000 + (int(SESSION[1:], 16) % 400) * 40 + slot * 10
+    return base, base + 9
+
+
+def client_for(url: str, token: str | None = TOKEN) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=url, headers=headers, timeout=60.0)
+
+
+class LocalManager:
+    """The manager under plain uvicorn in a thread (in-process nodes), on a free port."""
+
+    def __init__(self, **cfg: Any) -> None:
+        import uvicorn
+
+        from deploy.tool_manager.app import create_app
+        from deploy.tool_manager.config import ManagerConfig
+
+        self.config = ManagerConfig(token=TOKEN, backend="local", pool_size=0, **cfg)
+        self.app = create_app(self.config)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LocalManager:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
