@@ -76,6 +76,7 @@ def test_local_model_actor_is_shared_by_ray_workers(ray_cluster: None) -> None:
 
 
 @pytest.mark.local_model
+@pytest.mark.slow
 def test_a_short_round_on_the_local_model(artifacts) -> None:  # type: ignore[no-untyped-def]
     """The offline default end to end: Mira opens on SmolLM2, the director (tolerant) picks, the user is asked."""
     from apps.chatroom.models import choose_llm
@@ -107,6 +108,7 @@ def test_a_short_round_on_the_local_model(artifacts) -> None:  # type: ignore[no
 
 @pytest.mark.local_model
 @pytest.mark.ray
+@pytest.mark.slow
 def test_model_actor_dying_mid_reply_is_shown_and_the_room_recovers(ray_cluster: None) -> None:
     """The model 'server' goes down while Mira streams: a message in the room, then the next turn works."""
     import ray
