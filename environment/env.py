@@ -6,7 +6,8 @@ Public API (same locally and on a Ray actor, where each call is ``ray.get(env.<m
 - ``register_roles(roles, watcher=False)``, ``unregister_role(role)``, ``set_role_enabled(role, enabled)``,
   ``get_roles(include_watchers=True) -> list[str]``
 - ``store_message_from_role(role, message: Message | str) -> int`` (the sequence number; the message is
-  committed to the log first), ``store_messages([(role, message), ...]) -> list[int]`` (one commit)
+  committed to the log first), ``store_messages([(role, message), ...], acks=()) -> list[int]`` (one
+  commit), ``publish_and_ack(role, message, ack_seq) -> int`` (a reply and its acknowledgement, atomically)
 - ``read_mail(role, until_seq=None) -> list[Delivery]`` (unacknowledged, oldest first), ``ack(role, seq)``,
   ``last_seq()``,
   ``extract_message_by_role(role) -> list[Message]`` (read + ack: drains the mailbox)
@@ -157,9 +158,17 @@ class Environment:
     def store_message_from_role(self, role: str, message: Message | str) -> int:
         return self.store_messages([(role, message)])[0]
 
-    def store_messages(self, items: Sequence[tuple[str, Message | str]]) -> list[int]:
-        """Route and persist messages in one commit; returns their sequence numbers."""
+    def publish_and_ack(self, role: str, message: Message | str, ack_seq: int | None) -> int:
+        """An agent's reply and the acknowledgement of the mail it answered, in one commit: a
+        crash leaves either both or neither, so the reply is neither lost nor sent twice."""
+        return self.store_messages([(role, message)], acks=[] if ack_seq is None else [(role, ack_seq)])[0]
+
+    def store_messages(
+        self, items: Sequence[tuple[str, Message | str]], acks: Sequence[tuple[str, int]] = ()
+    ) -> list[int]:
+        """Route and persist messages (and acks) in one commit; returns their sequence numbers."""
         with self._lock:
+            acks = [(self._known(r), int(seq)) for r, seq in acks]
             seqs: list[int] = []
             rows: list[tuple[LoggedMessage, Delivery, list[str]]] = []
             batch_ids: dict[str, int] = {}
@@ -178,7 +187,9 @@ class Environment:
                 rows.append((row, Delivery(seq, msg), targets))
                 batch_ids[msg.id] = seq
                 seqs.append(seq)
-            self._log.append([row for row, _, _ in rows])  # committed before anyone is told
+            self._log.append([row for row, _, _ in rows], acks)  # committed before anyone is told
+            for ack_role, ack_seq in acks:
+                self._drop_acked(ack_role, ack_seq)
             for row, delivery, targets in rows:
                 self._next_seq = row.seq + 1
                 self._seen[row.msg_id] = row.seq
@@ -214,10 +225,13 @@ class Environment:
     def ack(self, role: str, seq: int) -> None:
         """Mark everything up to ``seq`` as processed by ``role`` (idempotent)."""
         with self._lock:
-            box = self._mail[self._known(role)]
-            self._log.ack(role, int(seq))
-            while box and box[0].seq <= seq:
-                box.popleft()
+            self._log.ack(self._known(role), int(seq))
+            self._drop_acked(role, int(seq))
+
+    def _drop_acked(self, role: str, seq: int) -> None:
+        box = self._mail[role]
+        while box and box[0].seq <= seq:
+            box.popleft()
 
     def extract_message_by_role(self, role: str) -> list[Message]:
         with self._lock:

@@ -57,11 +57,13 @@ class MessageLog:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
-    def append(self, rows: Sequence[LoggedMessage]) -> None:
-        """Persist rows in one transaction; returns only after the commit."""
-        if not rows:
+    def append(self, rows: Sequence[LoggedMessage], acks: Sequence[tuple[str, int]] = ()) -> None:
+        """Persist rows (and acknowledgements) in one transaction; returns only after the commit."""
+        if not rows and not acks:
             return
         with self._transaction():
+            for role, seq in acks:
+                self._ack(role, seq)
             self._db.executemany(
                 "INSERT INTO messages(seq, msg_id, sender, recipients, excluded, body) VALUES (?, ?, ?, ?, ?, ?)",
                 [
@@ -79,11 +81,13 @@ class MessageLog:
 
     def ack(self, role: str, seq: int) -> None:
         with self._transaction():
-            self._db.execute(
-                "INSERT INTO acks(role, seq) VALUES (?, ?) "
-                "ON CONFLICT(role) DO UPDATE SET seq = max(seq, excluded.seq)",
-                (role, seq),
-            )
+            self._ack(role, seq)
+
+    def _ack(self, role: str, seq: int) -> None:
+        self._db.execute(
+            "INSERT INTO acks(role, seq) VALUES (?, ?) ON CONFLICT(role) DO UPDATE SET seq = max(seq, excluded.seq)",
+            (role, seq),
+        )
 
     def save_role(self, role: str, order: int, watcher: bool, enabled: bool, since_seq: int) -> None:
         with self._transaction():

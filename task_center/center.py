@@ -103,7 +103,7 @@ class TaskCenter:
                     raise DuplicateRoleError(f"two agents claim role {info.role!r}", role=info.role)
                 seen[info.role] = agent
             for agent, info in zip(agents, infos, strict=False):
-                call(self.registry, "register_agent", info.role, agent, info.human_input_mode != "CLOSE")
+                call(self.registry, "register_agent", info.role, agent, info.human_input_mode == "ON")
             for watcher in (False, True):
                 roles = [i.role for i in infos if i.is_watcher == watcher]
                 if roles:

@@ -159,10 +159,14 @@ class AgentEnvMixin:
         if self._use_history:
             self._env_history += [Message(role="user", content=prompt), Message(role="assistant", content=reply)]
         self._last_reply = reply
+        # Mail is acknowledged only once processed (a crash before re-delivers it, never loses it);
+        # a reply and its acknowledgement are one commit, so a retried step cannot send it twice.
+        last_seq = mail[-1].seq if mail else None
         if not self._is_watcher:
-            self.publish(reply, send_to)
-        if mail:  # acknowledged only once processed: a crash before this re-delivers, never loses
-            call(env, "ack", self._role, mail[-1].seq)
+            msg = Message(role=self._role, content=reply, sent_from=self._role, send_to=send_to)
+            call(env, "publish_and_ack", self._role, msg, last_seq)
+        elif last_seq is not None:
+            call(env, "ack", self._role, last_seq)
 
     def _human_answer(self, prompt: str, user_response: str | None) -> str | None:
         if self._human_mode is HumanInputMode.ON:
@@ -173,6 +177,11 @@ class AgentEnvMixin:
                 )
             return str(user_response)
         if self._human_mode is HumanInputMode.TERMINAL:
-            answer = user_response if user_response is not None else self._input_fn(prompt)
+            answer = user_response
+            if answer is None:
+                try:
+                    answer = self._input_fn(prompt)
+                except (EOFError, OSError):  # no terminal (e.g. inside a Ray actor): the model answers
+                    answer = None
             return answer if answer and answer.strip() else None
         return None

@@ -136,3 +136,17 @@ def test_killing_the_environment_actor_mid_run_loses_and_duplicates_nothing(ray_
         assert Counter(expected) == received + Counter(unread)
         assert max(received.values()) == 1
     tc.close()
+
+
+def test_reply_and_acknowledgement_commit_together(tmp_path):
+    path = str(tmp_path / "env.sqlite3")
+    env = Environment(storage_path=path)
+    env.register_roles(["a", "b"])
+    env.store_message_from_role("b", Message(role="b", content="question", send_to="a"))
+    reply = Message(role="a", content="answer", send_to="b")
+    assert env.publish_and_ack("a", reply, 1) == 2
+    assert env.publish_and_ack("a", reply, 1) == 2  # a retried step: same reply, same sequence
+    reopened = Environment(storage_path=path)
+    assert reopened.read_mail("a") == []
+    assert [d.message.content for d in reopened.read_mail("b")] == ["answer"]
+    assert len(reopened.extract_all_history_message(None)) == 2

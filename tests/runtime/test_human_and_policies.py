@@ -131,3 +131,17 @@ def test_parse_speakers_shapes():
     assert parse_speakers("sure! {next_speakers: 'a'}") == ["a"]
     assert parse_speakers("no json here") == []
     assert parse_speakers("{broken") == []
+
+
+def test_terminal_mode_asks_the_input_function_when_no_response_is_given(mode):
+    def _no_terminal(prompt: str) -> str:  # nested: pickled by value into the actor
+        raise EOFError
+
+    tc = mode.center()
+    typed = mode.agent("typed", ScriptedModel([]), human_input_mode="TERMINAL", input_function=lambda p: "from keyboard")
+    mute = mode.agent("mute", ScriptedModel(["model spoke"], cycle=True), human_input_mode="TERMINAL",
+                      input_function=_no_terminal)  # fmt: skip
+    tc.add_agents([typed, mute])
+    frames = list(tc.step(task="anyone?"))
+    assert text_of(frames, "mute") == "model spoke" and text_of(frames, "typed") == "from keyboard"
+    assert mode.prompts(typed) == []
