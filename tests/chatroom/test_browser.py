@@ -13,7 +13,9 @@ from apps.chatroom.stories import all_stories
 from msagent.testing import FakeOpenAIServer
 from tests.chatroom.conftest import cast_handler, openai_llm
 
-pytestmark = [pytest.mark.browser, pytest.mark.ray]
+# In-process runtime: on Ray the same test passes but takes ~80 s here (a dozen actors per session
+# on a busy 2-core machine); the Ray room itself is covered by test_room.py.
+pytestmark = [pytest.mark.browser]
 
 SAY_ENABLED = "#say textarea:not([disabled])"
 
@@ -24,9 +26,9 @@ def _messages(page: Any) -> list[tuple[str, str]]:
     )
 
 
-def test_pick_a_story_and_a_role_talk_in_turn(ray_cluster: None, chromium: Any, port: int, artifacts: Path) -> None:
+def test_pick_a_story_and_a_role_talk_in_turn(chromium: Any, port: int, artifacts: Path) -> None:
     server = FakeOpenAIServer(handler=cast_handler()).start()
-    running = start(all_stories(), openai_llm(server.base_url), remote=True, port=port, max_rounds=2)
+    running = start(all_stories(), openai_llm(server.base_url), remote=False, port=port, max_rounds=2)
     try:
         page = chromium.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(30_000)

@@ -111,6 +111,7 @@ def test_sessions_do_not_share_agents_and_a_broken_one_does_not_stop_another() -
 
 
 @pytest.mark.ray
+@pytest.mark.slow
 def test_ray_room_uses_prefixed_actors_and_close_kills_them(ray_cluster: None) -> None:
     import ray
 
