@@ -40,6 +40,19 @@ def _usage(raw: Any) -> Usage | None:
     )
 
 
+def _is_read_timeout(error: BaseException) -> bool:
+    """requests reports a read timeout inside a stream as a ConnectionError wrapping urllib3's."""
+    import urllib3
+
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, urllib3.exceptions.ReadTimeoutError):
+            return True
+        inner = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None
+        cause = inner or cause.__context__
+    return False
+
+
 class DashScopeModel(ChatModel):
     """``{'model': 'qwen-max', 'model_server': 'dashscope', 'api_key': ...}``."""
 
@@ -66,6 +79,10 @@ class DashScopeModel(ChatModel):
         import requests
 
         self._requests = requests
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the SDK holds no per-model client; rebuilding from the config is exact
+        return (type(self), (self.config,))
 
     def _chat(
         self,
@@ -95,7 +112,7 @@ class DashScopeModel(ChatModel):
         kwargs.update(settings.extra_fields())
         if tools:
             kwargs["tools"] = [t.openai_form() for t in tools]
-            kwargs["tool_choice"] = tool_choice_form(tool_choice)
+            kwargs["tool_choice"] = tool_choice_form(tool_choice, tools)
             kwargs["parallel_tool_calls"] = parallel_tool_calls
         delay = float((self.config.model_extra or {}).get("retry_base_delay_s", 0.25))
         return with_retries(
@@ -111,6 +128,8 @@ class DashScopeModel(ChatModel):
         except requests.exceptions.Timeout:
             raise timeout_error(self.base_url, self.model, self.config.timeout) from None
         except requests.exceptions.ConnectionError as error:
+            if _is_read_timeout(error):
+                raise timeout_error(self.base_url, self.model, self.config.timeout) from None
             raise unreachable_error(self.base_url, self.model, error) from None
 
     def _check(self, response: Any) -> None:

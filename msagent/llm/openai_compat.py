@@ -47,10 +47,15 @@ def to_chat_messages(
     return out
 
 
-def tool_choice_form(tool_choice: ToolChoice) -> str | dict[str, Any]:
+def tool_choice_form(tool_choice: ToolChoice, tools: Sequence[ToolSpec] = ()) -> str | dict[str, Any]:
     """'auto' / 'none' / 'required' as they are; a tool name as OpenAI's named-function form."""
     if tool_choice in ("auto", "none", "required"):
         return tool_choice
+    names = [t.name for t in tools]
+    if names and tool_choice not in names:
+        raise ConfigError(
+            f"tool_choice {tool_choice!r} is neither 'auto', 'none', 'required' nor one of the tools: {', '.join(names)}"
+        )
     return {"type": "function", "function": {"name": tool_choice}}
 
 
@@ -114,6 +119,10 @@ class OpenAICompatModel(ChatModel):
             base_url=self.base_url, api_key=key, timeout=config.timeout, max_retries=0
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the SDK client holds sockets and locks; a copy (e.g. sent to a Ray actor) gets its own
+        return (type(self), (self.config,))
+
     def _chat(
         self,
         messages: list[Message],
@@ -149,7 +158,7 @@ class OpenAICompatModel(ChatModel):
                 request[key] = value
         if tools:
             request["tools"] = [t.openai_form() for t in tools]
-            request["tool_choice"] = tool_choice_form(tool_choice)
+            request["tool_choice"] = tool_choice_form(tool_choice, tools)
             request["parallel_tool_calls"] = parallel_tool_calls
         if stream:
             request["stream_options"] = {"include_usage": True}

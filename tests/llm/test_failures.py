@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from msagent.errors import (
+    ConfigError,
     MissingApiKeyError,
     ModelAuthError,
     ModelError,
@@ -150,3 +151,23 @@ def test_no_retry_after_first_event() -> None:
         yield FinishEvent()
 
     assert list(with_retries(fine, max_retries=0)) == [FinishEvent()]
+
+
+def test_stream_stalls_past_timeout(backend: Backend, serve) -> None:
+    server = serve(FakeReply(text="slow words here", chunk_delay_s=2.0), FakeReply(text="never"))
+    seen = []
+    with pytest.raises(ModelTimeoutError):
+        for event in backend.model(server, timeout=0.5).chat(USER, stream=True):
+            seen.append(event)
+    assert [e.text for e in seen] == ["slow"]  # the first word came; nothing repeated
+    assert len(server.requests) == 1
+
+
+def test_bad_config_and_tool_choice(backend: Backend, serve) -> None:
+    server = serve("ok")
+    with pytest.raises(ConfigError, match="model"):
+        backend.model(server, model="")
+    tools = [{"name": "add", "parameters": {"type": "object", "properties": {}}}]
+    with pytest.raises(ConfigError, match="'sub'"):
+        backend.model(server).chat(USER, tools=tools, tool_choice="sub")
+    assert server.requests == []
