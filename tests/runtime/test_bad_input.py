@@ -52,7 +52,9 @@ def test_empty_send_to_is_a_typed_error(mode):
 
 
 def test_duplicate_role_is_rejected(mode):
-    tc, _, _ = two_agents(mode)
+    tc, a, _ = two_agents(mode)
+    assert tc.add_agents([a]) == ["a"]  # the same agent again is not a duplicate
+    assert tc.get_roles() == ["a", "b"]
     twin = create_component(
         EchoAgent, name="a2", role="a", remote=mode.remote, prefix_name=mode.prefix, llm=ScriptedModel(["x"])
     )
