@@ -14,7 +14,7 @@ from typing import Any
 from msagent.errors import ConfigError, MissingApiKeyError
 from msagent.llm.base import ChatModel, ToolChoice
 from msagent.llm.config import GenerationSettings, LLMConfig
-from msagent.llm.errors_map import status_error, timeout_error, unreachable_error
+from msagent.llm.errors_map import retry_after_s, status_error, timeout_error, unreachable_error
 from msagent.llm.events import FinishEvent, LLMEvent, TextDelta, Usage, UsageEvent
 from msagent.llm.openai_compat import ToolCallAssembler, to_chat_messages, tool_choice_form
 from msagent.llm.retry import with_retries
@@ -143,6 +143,7 @@ class DashScopeModel(ChatModel):
                 url=self.base_url,
                 model=self.model,
                 api_key=self._api_key,
+                retry_after=retry_after_s(_get(response, "headers") or {}),
             )
 
     def _events(self, responses: Iterator[Any]) -> Iterator[LLMEvent]:

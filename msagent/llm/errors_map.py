@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from msagent.errors import ModelAuthError, ModelError, ModelTimeoutError, ModelUnreachableError
 
 
@@ -12,8 +14,23 @@ def redact(text: str, secret: str | None) -> str:
     return text
 
 
+def retry_after_s(headers: Any) -> float | None:
+    """Seconds from a ``Retry-After`` header (the number form; dates are rare on model servers)."""
+    try:
+        value = headers.get("retry-after") or headers.get("Retry-After")
+        return max(0.0, float(value)) if value is not None else None
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
 def status_error(
-    status: int, message: str, *, url: str, model: str, api_key: str | None = None
+    status: int,
+    message: str,
+    *,
+    url: str,
+    model: str,
+    api_key: str | None = None,
+    retry_after: float | None = None,
 ) -> ModelError:
     """An error answered by the server: 401/403 → ``ModelAuthError``, others → ``ModelError``."""
     message = redact(message, api_key)
@@ -24,9 +41,10 @@ def status_error(
             status_code=status,
             model=model,
         )
-    return ModelError(
-        f"model {model!r} at {url} failed with HTTP {status}: {message}", status_code=status, model=model
-    )
+    details: dict[str, Any] = {"status_code": status, "model": model}
+    if retry_after is not None:
+        details["retry_after_s"] = retry_after
+    return ModelError(f"model {model!r} at {url} failed with HTTP {status}: {message}", **details)
 
 
 def unreachable_error(url: str, model: str, cause: object) -> ModelUnreachableError:

@@ -15,7 +15,7 @@ from typing import Any
 from msagent.errors import ConfigError, MissingApiKeyError, ModelError
 from msagent.llm.base import ChatModel, ToolChoice
 from msagent.llm.config import GenerationSettings, LLMConfig
-from msagent.llm.errors_map import status_error, timeout_error, unreachable_error
+from msagent.llm.errors_map import retry_after_s, status_error, timeout_error, unreachable_error
 from msagent.llm.events import FinishEvent, LLMEvent, TextDelta, ToolCallEvent, Usage, UsageEvent
 from msagent.llm.retry import with_retries
 from msagent.schemas import FunctionCall, Message, ToolCall, ToolSpec
@@ -190,6 +190,7 @@ class OpenAICompatModel(ChatModel):
                 url=self.base_url,
                 model=self.model,
                 api_key=self._api_key,
+                retry_after=retry_after_s(error.response.headers),
             )
         return ModelError(f"model {self.model!r} at {self.base_url} failed: {type(error).__name__}: {error}")
 

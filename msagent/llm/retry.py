@@ -54,6 +54,9 @@ def with_retries(
                     error.details.setdefault("attempts", attempt + 1)
                 raise
             delay = backoff_s(attempt, base_delay_s)
+            hinted = error.details.get("retry_after_s")
+            if isinstance(hinted, (int, float)):
+                delay = max(delay, min(float(hinted), MAX_DELAY_S))  # the server knows its own load
             attempt += 1
             logger.info(
                 "model call failed (%s); retry %d/%d in %.2f s", error.message, attempt, max_retries, delay

@@ -55,7 +55,8 @@ class _DashScopeHandler(JsonHandler):
             time.sleep(reply.hang_s)
         if reply.status != 200:
             code = reply.error_type or _CODES.get(reply.status, "InternalError")
-            self._error(reply.status, code, reply.error_message or f"fake error {reply.status}", request_id)
+            message = reply.error_message or f"fake error {reply.status}"
+            self._error(reply.status, code, message, request_id, reply.retry_after_s)
             return
         params = body.get("parameters") or {}
         text = reply.text
@@ -103,8 +104,11 @@ class _DashScopeHandler(JsonHandler):
             ]
         return message
 
-    def _error(self, status: int, code: str, message: str, request_id: str) -> None:
-        self.send_json(status, {"code": code, "message": message, "request_id": request_id})
+    def _error(
+        self, status: int, code: str, message: str, request_id: str, retry_after_s: float | None = None
+    ) -> None:
+        headers = {"Retry-After": f"{retry_after_s:g}"} if retry_after_s is not None else None
+        self.send_json(status, {"code": code, "message": message, "request_id": request_id}, headers)
 
     def _stream(
         self,

@@ -70,9 +70,8 @@ class _OpenAIHandler(JsonHandler):
             time.sleep(reply.hang_s)
         if reply.status != 200:
             message = reply.error_message or f"fake error {reply.status}"
-            self._error(
-                reply.status, message, reply.error_type or _ERROR_TYPES.get(reply.status, "server_error")
-            )
+            kind = reply.error_type or _ERROR_TYPES.get(reply.status, "server_error")
+            self._error(reply.status, message, kind, reply.retry_after_s)
             return
         text = _apply_stop(reply.text, body.get("stop"))
         reply = reply.model_copy(update={"text": text})
@@ -93,9 +92,11 @@ class _OpenAIHandler(JsonHandler):
         else:
             self.send_json(200, self._completion(reply, model, usage))
 
-    def _error(self, status: int, message: str, kind: str) -> None:
+    def _error(self, status: int, message: str, kind: str, retry_after_s: float | None = None) -> None:
         body = {"error": {"message": message, "type": kind, "param": None, "code": kind}}
-        self.send_json(status, body, {"Retry-After": "0"} if status == 429 else None)
+        self.send_json(
+            status, body, {"Retry-After": f"{retry_after_s:g}"} if retry_after_s is not None else None
+        )
 
     @staticmethod
     def _calls(reply: FakeReply) -> list[dict[str, Any]]:

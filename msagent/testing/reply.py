@@ -17,6 +17,7 @@ class FakeReply(ScriptedTurn):
     error_message: str = ""
     error_type: str = ""
     hang_s: float = 0.0
+    retry_after_s: float | None = None  # sent as a Retry-After header on error replies
     usage: dict[str, int] | None = None
 
     def arguments_json(self) -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import socket
+import time
 
 import pytest
 
@@ -171,3 +172,11 @@ def test_bad_config_and_tool_choice(backend: Backend, serve) -> None:
     with pytest.raises(ConfigError, match="'sub'"):
         backend.model(server).chat(USER, tools=tools, tool_choice="sub")
     assert server.requests == []
+
+
+def test_retry_after_is_honoured(backend: Backend, serve) -> None:
+    server = serve(FakeReply(status=429, retry_after_s=0.6), FakeReply(text="ok"))
+    start = time.perf_counter()
+    assert backend.model(server).chat_text(USER) == "ok"
+    assert time.perf_counter() - start >= 0.6  # the base delay is 0.01 s: the header set the wait
+    assert len(server.requests) == 2
