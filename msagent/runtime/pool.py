@@ -151,6 +151,10 @@ class AgentPool:
     def call_agent(self, role: str, method: str, *args: Any, **kwargs: Any) -> Any:
         return getattr(self._agent(role), method)(*args, **kwargs)
 
+    def call_all(self, method: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The same call on every hosted agent: ``{role: result}``."""
+        return {role: getattr(a, method)(*args, **kwargs) for role, a in self._agents.items()}
+
     def step_one(self, role: str, **kwargs: Any) -> Iterator[str]:
         yield from self._agent(role).step(**kwargs)
 

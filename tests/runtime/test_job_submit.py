@@ -1,0 +1,123 @@
+"""End to end: our own ``ray start --head`` (token auth), ``ray job submit`` of a scenario, and a
+teardown that stops only the processes this test started (never ``ray stop``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RAY = str(Path(sys.executable).with_name("ray"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pids_using(marker: str) -> set[int]:
+    """Processes whose command line names our private temp dir, plus all their descendants."""
+    parents: dict[int, int] = {}
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+        if marker in cmdline and pid != os.getpid():
+            found.add(pid)
+    grew = True
+    while grew:
+        kids = {p for p, pp in parents.items() if pp in found and p not in found}
+        found |= kids
+        grew = bool(kids)
+    return found
+
+
+def _stop(pids: set[int]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def ray_head() -> Iterator[tuple[str, dict[str, str]]]:
+    temp_dir = tempfile.mkdtemp(prefix="msagent-rayjob-", dir="/tmp")  # short: Ray puts sockets in it
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    env.pop("RAY_ADDRESS", None)
+    dashboard = free_port()
+    cmd = [
+        RAY, "start", "--head", "--port", str(free_port()), "--dashboard-port", str(dashboard),
+        "--dashboard-host", "127.0.0.1", "--num-cpus", "2", "--include-dashboard=true",
+        "--temp-dir", temp_dir, "--disable-usage-stats",
+        "--ray-client-server-port", str(free_port()), "--dashboard-agent-listen-port", str(free_port()),
+        "--runtime-env-agent-port", str(free_port()), "--metrics-export-port", str(free_port()),
+    ]  # fmt: skip
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, f"ray start --head failed:\n{proc.stdout}\n{proc.stderr}"
+        yield f"http://127.0.0.1:{dashboard}", env
+    finally:
+        _stop(_pids_using(temp_dir))
+        leftover = _pids_using(temp_dir)
+        assert not leftover, f"processes of our Ray head still alive: {sorted(leftover)}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_ray_job_submit_runs_a_scenario(ray_head: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+    address, env = ray_head
+    transcript = tmp_path / "debate.jsonl"
+    runtime_env = {
+        "excludes": [".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "test-artifacts"],
+        "env_vars": {"MSAGENT_DATA_DIR": str(tmp_path / "data")},
+    }
+    cmd = [
+        RAY, "job", "submit", "--address", address, "--working-dir", ".",
+        "--runtime-env-json", json.dumps(runtime_env), "--",
+        "python", "-m", "msagent.runtime.job", "deploy/jobs/debate.yaml", "--transcript", str(transcript),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"ray job submit failed ({proc.returncode}):\n{out[-4000:]}"
+    match = re.search(r"raysubmit_[A-Za-z0-9]+", out)
+    assert match, f"no job id in the output of ray job submit:\n{out[-4000:]}"
+    job_id = match.group(0)
+    # ask the job server itself (token auth comes from env), not the CLI's wording
+    probe = (
+        "import sys; from ray.job_submission import JobSubmissionClient as C; c = C(sys.argv[1]); "
+        "print('STATUS', c.get_job_status(sys.argv[2]).value); print(c.get_job_logs(sys.argv[2]))"
+    )
+    query = subprocess.run(
+        [sys.executable, "-c", probe, address, job_id], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert "STATUS SUCCEEDED" in query.stdout, query.stdout[-2000:] + query.stderr[-2000:]
+    logs = query.stdout
+    # the job's log carries the frames and the summary
+    assert "alice: Tea" in logs and "bob: Coffee" in logs, logs[-4000:]
+    assert "# done: 5 messages" in logs, logs[-4000:]
+    rows = [json.loads(line) for line in transcript.read_text().splitlines()]
+    assert [r["from"] for r in rows] == ["user_requirement", "alice", "bob", "alice", "bob"]
