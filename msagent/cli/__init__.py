@@ -13,6 +13,7 @@ COMMANDS: list[str] = [
     # each area adds its module here, e.g. "msagent.cli.demo"
     "msagent.cli.build_image",
     "msagent.cli.chatroom",
+    "msagent.cli.demo",
     "msagent.cli.run",
     "msagent.cli.serve",
 ]

@@ -53,6 +53,11 @@ def _chunks(text: str) -> list[str]:
 
 
 class _FakeModel(ChatModel):
+    def __init__(self, config: LLMConfig) -> None:
+        super().__init__(config)
+        # what each call received, so tests can assert that per-call settings arrived
+        self.settings_seen: list[GenerationSettings] = []
+
     def _reply(self, messages: list[Message], tools: list[ToolSpec]) -> ScriptedTurn:
         raise NotImplementedError
 
@@ -65,6 +70,7 @@ class _FakeModel(ChatModel):
         tool_choice: ToolChoice,
         parallel_tool_calls: bool,
     ) -> Iterator[LLMEvent]:
+        self.settings_seen.append(settings)
         turn = self._reply(messages, tools)
         text = turn.text
         for stop in settings.stop or []:
