@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from deploy.assistant import fastpath
 from deploy.assistant.convert import to_messages, to_tool_choice, to_tool_specs
 from deploy.assistant.errors import from_exception
 from deploy.assistant.models import ChatCompletionRequest
@@ -39,11 +40,19 @@ async def chat_completions(
     }
     completion_id = new_id("chatcmpl-")
     model_name = body.model or model.model
-    if not body.stream:
+    events: AsyncIterator[LLMEvent]
+    if fastpath.applies(model, specs, tool_choice):
+        events = svc.fast.chat(model, messages, stream=body.stream, **kwargs)  # type: ignore[arg-type]
+    elif body.stream:
+        events = svc.threads.iterate(lambda: model.chat(messages, stream=True, **kwargs))
+    else:
         result = await svc.threads.call(lambda: ChatResult.collect(model.chat(messages, stream=False, **kwargs)))
         return JSONResponse(completion_body(result, completion_id=completion_id, model=model_name, created=int(time.time())))
-
-    events = svc.threads.iterate(lambda: model.chat(messages, stream=True, **kwargs))
+    if not body.stream:
+        result = ChatResult()
+        async for event in events:
+            result.add(event)
+        return JSONResponse(completion_body(result, completion_id=completion_id, model=model_name, created=int(time.time())))
     # Wait for the first event before answering 200, so that a refused key or an unreachable
     # back-end is still an HTTP error the client's SDK raises as such.
     first = await anext(events)

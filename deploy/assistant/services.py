@@ -9,6 +9,7 @@ from fastapi import Request
 
 from deploy.assistant.backend import ModelCache, Worker
 from deploy.assistant.config import AssistantConfig
+from deploy.assistant.fastpath import FastOpenAI
 from msagent.knowledge import KnowledgeStore
 from msagent.settings import data_dir
 
@@ -19,6 +20,7 @@ class Services:
     models: ModelCache = field(default_factory=ModelCache)
     worker: Worker | None = None
     knowledge: KnowledgeStore | None = None
+    _fast: FastOpenAI | None = None
 
     def __post_init__(self) -> None:
         if self.worker is None:
@@ -36,6 +38,13 @@ class Services:
     def store(self) -> KnowledgeStore:
         assert self.knowledge is not None
         return self.knowledge
+
+    @property
+    def fast(self) -> FastOpenAI:
+        """Created on first use, on the loop that serves requests."""
+        if self._fast is None:
+            self._fast = FastOpenAI()
+        return self._fast
 
     def close(self) -> None:
         self.models.close()

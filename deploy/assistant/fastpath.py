@@ -1,0 +1,155 @@
+"""An async path to OpenAI-compatible back-ends with native tools, for /v1/chat/completions.
+
+The sync back-end (``OpenAICompatModel``, the official SDK on a worker thread) costs several ms
+of CPU per call on a small machine; this path speaks the same wire format with one shared
+``httpx.AsyncClient`` on the event loop and yields the same ``LLMEvent``s, reusing the back-end's
+message conversion, tool-call assembly and error mapping. Anything else (DashScope, prompt-based
+function calling, other back-ends) goes through ``ChatModel.chat`` on the worker threads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from msagent.errors import ModelError
+from msagent.llm.base import ChatModel
+from msagent.llm.errors_map import retry_after_s, status_error, timeout_error, unreachable_error
+from msagent.llm.events import FinishEvent, LLMEvent, TextDelta, ToolCallEvent, Usage, UsageEvent
+from msagent.llm.openai_compat import OpenAICompatModel, ToolCallAssembler, to_chat_messages, tool_choice_form
+from msagent.schemas import FunctionCall, Message, ToolCall, ToolSpec
+
+
+def applies(model: ChatModel, tools: list[ToolSpec], tool_choice: str) -> bool:
+    uses_prompt = bool(tools) and tool_choice != "none" and not model.native_tool_calling
+    return type(model) is OpenAICompatModel and not uses_prompt
+
+
+class FastOpenAI:
+    """One shared async HTTP client (keep-alive pool) for every back-end URL."""
+
+    def __init__(self, max_connections: int = 256) -> None:
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self.client = httpx.AsyncClient(limits=limits, timeout=None)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def chat(
+        self,
+        model: OpenAICompatModel,
+        messages: list[Message],
+        *,
+        tools: list[ToolSpec],
+        tool_choice: str,
+        parallel_tool_calls: bool,
+        stream: bool,
+        **settings: Any,
+    ) -> AsyncIterator[LLMEvent]:
+        gen = model.config.generation().merged(**settings)
+        body: dict[str, Any] = {"model": model.model, "messages": to_chat_messages(messages), "stream": stream}
+        body.update(gen.model_dump(exclude_none=True))
+        if tools and tool_choice != "none":
+            body["tools"] = [t.openai_form() for t in tools]
+            body["tool_choice"] = tool_choice_form(tool_choice, tools)
+            if not parallel_tool_calls:
+                body["parallel_tool_calls"] = False
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        url = f"{model.base_url}/chat/completions"
+        key = getattr(model, "_api_key", None) or "EMPTY"
+        timeout = httpx.Timeout(model.config.timeout)
+        request = self.client.build_request(
+            "POST", url, json=body, headers={"Authorization": f"Bearer {key}"}, timeout=timeout
+        )
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.TimeoutException as e:
+            raise timeout_error(model.base_url, model.model, model.config.timeout) from e
+        except httpx.TransportError as e:
+            raise unreachable_error(model.base_url, model.model, e) from e
+        try:
+            if response.status_code != 200:
+                raw = (await response.aread()).decode(errors="replace")
+                try:
+                    message = json.loads(raw)["error"]["message"]
+                except (ValueError, KeyError, TypeError):
+                    message = raw[:500]
+                raise status_error(
+                    response.status_code, message, url=model.base_url, model=model.model, api_key=key,
+                    retry_after=retry_after_s(response.headers),
+                )
+            events = _stream_events(response) if stream else _whole_events(json.loads(await response.aread()))
+            seen = 0
+            async for event in events:
+                if isinstance(event, ToolCallEvent):
+                    seen += 1
+                    if not parallel_tool_calls and seen > 1:
+                        continue
+                yield event
+        except httpx.TimeoutException as e:
+            raise timeout_error(model.base_url, model.model, model.config.timeout) from e
+        except httpx.TransportError as e:
+            raise unreachable_error(model.base_url, model.model, e) from e
+        finally:
+            await response.aclose()
+
+
+def _usage(raw: Any) -> Usage:
+    raw = raw or {}
+    return Usage(
+        prompt_tokens=raw.get("prompt_tokens") or 0,
+        completion_tokens=raw.get("completion_tokens") or 0,
+        total_tokens=raw.get("total_tokens") or 0,
+    )
+
+
+async def _whole_events(data: dict[str, Any]) -> AsyncIterator[LLMEvent]:
+    choices = data.get("choices") or []
+    if not choices:
+        raise ModelError("the model server returned no choices", status_code=200)
+    message = choices[0].get("message") or {}
+    if message.get("content"):
+        yield TextDelta(text=message["content"])
+    for index, raw in enumerate(message.get("tool_calls") or []):
+        fn = raw.get("function") or {}
+        call = ToolCall(function=FunctionCall(name=fn.get("name", ""), arguments=fn.get("arguments") or "{}"))
+        if raw.get("id"):
+            call.id = raw["id"]
+        yield ToolCallEvent(index=index, call=call)
+    if data.get("usage"):
+        yield UsageEvent(usage=_usage(data["usage"]))
+    finish = choices[0].get("finish_reason") or "stop"
+    yield FinishEvent(reason="tool_calls" if message.get("tool_calls") else finish)
+
+
+async def _stream_events(response: httpx.Response) -> AsyncIterator[LLMEvent]:
+    calls = ToolCallAssembler()
+    finish = "stop"
+    async for line in response.aiter_lines():
+        if not line.startswith("data:"):
+            continue
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            break
+        chunk = json.loads(payload)
+        if chunk.get("error"):
+            raise ModelError(f"the model server failed mid-stream: {chunk['error'].get('message', chunk['error'])}")
+        if chunk.get("usage"):
+            yield UsageEvent(usage=_usage(chunk["usage"]))
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                yield TextDelta(text=delta["content"])
+            for tc in delta.get("tool_calls") or []:
+                fn = tc.get("function") or {}
+                calls.add(tc.get("index", 0), tc.get("id"), fn.get("name"), fn.get("arguments"))
+            if choice.get("finish_reason"):
+                finish = choice["finish_reason"]
+    has_calls = calls.has_calls()
+    for event in calls.events():
+        yield event
+    yield FinishEvent(reason="tool_calls" if has_calls else finish)
