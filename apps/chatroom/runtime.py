@@ -22,12 +22,12 @@ log = logging.getLogger(__name__)
 
 
 def role_instruction(story: Story, role: StoryRole) -> str:
-    """Short on purpose: small local models follow two sentences better than a page."""
+    """Short on purpose: small local models follow two sentences better than a page. (RolePlay
+    puts "You are <name>. <description>" before it.)"""
     others = ", ".join(r.name for r in story.roles if r.name != role.name)
     return (
-        f"You are {role.name} in this scene: {story.setting} You are {role.description} "
-        f"The others are {others}. Speak only as {role.name}, in one or two short sentences, "
-        "without writing your name first."
+        f"Scene: {story.setting} The others here are {others}. "
+        f"Speak only as {role.name}, in one or two short sentences, without writing your name first."
     )
 
 
@@ -84,7 +84,7 @@ class RoomRuntime:
         prefix: str,
         max_tokens: int = 120,
     ) -> RoomRuntime:
-        from msagent.agents import RolePlay  # type: ignore[attr-defined]  # (lands with the agents area)
+        from msagent.agents import RolePlay
         from msagent.runtime.calls import call
         from msagent.runtime.component import create_component
         from task_center import TaskCenter
@@ -108,6 +108,7 @@ class RoomRuntime:
                         prefix_name=prefix,
                         llm=_with_generation(llm, max_tokens=max_tokens, stop=stop),
                         instruction=role_instruction(story, role),
+                        description=role.description,
                         human_input_mode="ON" if human else "CLOSE",
                         parse_env_prompt_function=functools.partial(scene_prompt, role.name),
                     )

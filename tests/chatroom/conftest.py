@@ -76,7 +76,7 @@ CAST_LINES = {
     ],
     "Ines": ["I see lights to the north. Rook, is that your ship?"],
     "Rook": [
-        "Aye, the Esperanza. Mira, she carries more than fish.",
+        "Aye, the Esperanza. Tomas, she carries more than fish.",
         "I swam for an hour to get here. Ask me no more, Tomas.",
     ],
 }
@@ -100,7 +100,7 @@ def cast_handler(lines: dict[str, list[str]] | None = None, delay: float = 0.03)
         messages = body["messages"]
         system = messages[0]["content"] if messages and messages[0]["role"] == "system" else ""
         last = messages[-1]["content"]
-        if system.startswith("You direct a play"):
+        if "You direct a play" in system:
             said = re.findall(r'^(\w+) says: "(.*)"$', last, re.M)
             if said:
                 speaker, text = said[-1]
@@ -108,7 +108,7 @@ def cast_handler(lines: dict[str, list[str]] | None = None, delay: float = 0.03)
                 if named:
                     return FakeReply(text=json.dumps({"next_speakers": named[:1]}))
             return FakeReply(text="The storm is loud tonight.")  # not JSON, names nobody
-        match = re.match(r"You are (\w+)", system)
+        match = re.match(r"You are (\w+)\.", system)
         role = match.group(1) if match else ""
         with lock:
             text = next(turns[role]) if role in turns else "..."

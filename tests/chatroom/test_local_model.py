@@ -50,6 +50,7 @@ def test_local_model_streams_in_process() -> None:
 
 @pytest.mark.local_model
 @pytest.mark.ray
+@pytest.mark.slow
 def test_local_model_actor_is_shared_by_ray_workers(ray_cluster: None) -> None:
     import ray
 
