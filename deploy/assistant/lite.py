@@ -72,7 +72,7 @@ async def assistants_lite(
     cfg = body.agent_config
 
     def run() -> Iterator[str]:
-        from msagent.agents import RolePlay  # type: ignore[attr-defined]
+        from msagent.agents import RolePlay
 
         agent = RolePlay(
             function_list=tools, llm=llm, instruction=cfg.instruction, name=cfg.name, description=cfg.description

@@ -12,11 +12,6 @@ import pytest
 from deploy.assistant.config import AssistantConfig
 from msagent.testing import FakeOpenAIServer, FakeReply
 
-try:
-    from msagent.agents import RolePlay  # noqa: F401
-except ImportError:  # the agents area lands RolePlay in parallel
-    pytest.skip("msagent.agents.RolePlay is not available yet", allow_module_level=True)
-
 AGENT = {"name": "test", "description": "test assistant", "instruction": "you are a helpful assistant"}
 QA = "高德天气API申请\n\n在高德开放平台注册账号并创建应用，即可申请天气 API Key，每日免费调用五千次。\n\nUnrelated text about cats."
 
