@@ -238,6 +238,11 @@ class ToolManager:
             raise ManagerError(504, f"tool service '{rec.name}' did not answer within {timeout:g} s") from None
         except httpx.TransportError as e:
             current = await self.status(rec.tenant_id, rec.tool_name)
+            for _ in range(10):  # Docker may take a moment to see a killed container exit
+                if current.status != "running":
+                    break
+                await asyncio.sleep(0.1)
+                current = await self.status(rec.tenant_id, rec.tool_name)
             raise ManagerError(502, f"tool service '{rec.name}' is unreachable ({type(e).__name__}); its status is "
                                     f"now '{current.status}'{': ' + current.message if current.message else ''}; "
                                     "create it again") from None

@@ -181,6 +181,7 @@ def build_image(base_image: str | None = None, progress: Progress = log.info, fo
         _docker_build(client, ctx, tag, base, progress)
     _smoke_test(client, tag)
     client.images.get(tag).tag(IMAGE_REPO, "latest")
+    _prune(client, tag)
     progress(f"built {tag} (and {LATEST}) in {time.monotonic() - started:.0f} s")
     return tag
 
@@ -206,6 +207,17 @@ def _smoke_test(client: Any, tag: str) -> None:
     except docker.errors.ContainerError as e:
         client.images.remove(tag, force=True)
         raise RuntimeFailure(f"the built image cannot import the tool-node server: {e.stderr!r}") from e
+
+
+def _prune(client: Any, keep: str) -> None:
+    """Drop older content-hash tags (an image some container still uses stays)."""
+    for image in client.images.list(name=IMAGE_REPO):
+        for tag in image.tags:
+            if tag not in (keep, LATEST) and tag.startswith(IMAGE_REPO + ":"):
+                try:
+                    client.images.remove(tag)
+                except Exception:  # noqa: BLE001  (in use, or removed meanwhile)
+                    log.debug("kept %s", tag)
 
 
 def ensure_image(progress: Progress = log.info) -> str:

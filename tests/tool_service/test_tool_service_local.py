@@ -1,0 +1,124 @@
+"""The manager under plain uvicorn (nodes in-process): bad input, long calls, timeouts, ports
+exhausted, Docker down, restart recovery, the idle monitor, the catalogue calls."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from tool_service_helpers import SESSION, LocalManager, client_for, port_range
+
+pytestmark = pytest.mark.docker
+
+
+def _running(c: Any, tool: str, tenant: str, **extra: Any) -> None:
+    r = c.post("/create_tool_service", json={"tool_name": tool, "tenant_id": tenant, **extra})
+    assert r.status_code == 200, r.text
+    out = c.post("/check_tool_service_status", json={"tool_name": tool, "tenant_id": tenant, "wait": 60}).json()
+    assert out["output"]["status"] == "running", out
+
+
+def test_bad_input_gets_clear_errors(tool_image: str) -> None:
+    start, end = port_range(1)
+    tenant = f"{SESSION}bad"
+    with LocalManager(manager_id=f"{SESSION}bad", default_image=tool_image, port_start=start, port_end=end) as m, \
+            client_for(m.url) as c:
+        cases = [
+            ({"tool_name": "no_such_tool", "tenant_id": tenant}, 404, "unknown tool"),
+            ({"tool_name": "calculator", "tenant_id": tenant, "tool_image": "msagent/nope:1"}, 404, "build-image"),
+            ({"tool_name": "calculator", "tenant_id": tenant, "tool_cfg": {"memory": "lots"}}, 400, "tool_cfg.memory"),
+            ({"tool_name": "calculator", "tenant_id": tenant, "tool_cfg": "x"}, 400, "tool_cfg"),
+            ({"tool_name": "bad name!", "tenant_id": tenant}, 400, "tool_name"),
+            ({"tenant_id": tenant}, 400, "tool_name"),
+        ]
+        for body, status, text in cases:
+            r = c.post("/create_tool_service", json=body)
+            assert r.status_code == status and text in r.json()["message"], (body, r.text)
+        assert c.post("/create_tool_service", content=b"{not json", headers={"content-type": "application/json"}
+                      ).status_code == 400
+        _running(c, "calculator", tenant)
+        _running(c, "code_interpreter", tenant, tool_cfg={"timeout": 2})
+        call = {"tool_name": "calculator", "tenant_id": tenant}
+        r = c.post("/execute_tool", json={**call, "params": "{bad json"})
+        assert r.status_code == 400 and "not valid JSON" in r.json()["message"]
+        r = c.post("/execute_tool", json={**call, "params": '{"expression": "1/0"}'})
+        assert r.status_code == 422 and "calculator" in r.json()["message"]
+        t0 = time.monotonic()
+        r = c.post("/execute_tool", json={"tool_name": "code_interpreter", "tenant_id": tenant,
+                                          "params": {"code": "import time; time.sleep(30)"}})
+        assert r.status_code == 504 and "timeout of 2 s" in r.json()["message"]
+        assert time.monotonic() - t0 < 10
+        # the manager kept serving meanwhile, and still does
+        assert c.post("/execute_tool", json={**call, "params": '{"expression": "6*7"}'}).json()["output"] == "42"
+
+
+def test_long_call_answers_202_then_result(tool_image: str, docker_client: Any) -> None:
+    start, end = port_range(2)
+    tenant = f"{SESSION}long"
+    with LocalManager(manager_id=f"{SESSION}long", default_image=tool_image, port_start=start, port_end=end) as m, \
+            client_for(m.url) as c:
+        _running(c, "code_interpreter", tenant)
+        r = c.post("/execute_tool", json={"tool_name": "code_interpreter", "tenant_id": tenant, "wait": 0.1,
+                                          "params": {"code": "import time; time.sleep(1.5); print('done')"}})
+        assert r.status_code == 202, r.text
+        out = r.json()["output"]
+        assert out["type"] == "retry" and out["next_calling"] == "/execute_tool_result"
+        other = c.post("/execute_tool_result", json={"call_id": out["call_id"], "tenant_id": "someone_else"})
+        assert other.status_code == 404
+        r = c.post("/execute_tool_result", json={"call_id": out["call_id"], "tenant_id": tenant, "wait": 20})
+        assert r.status_code == 200 and r.json()["output"] == "done"
+        # the container dies mid-call: a clear 502, and the status says what happened
+        r = c.post("/execute_tool", json={"tool_name": "code_interpreter", "tenant_id": tenant, "wait": 0.3,
+                                          "params": {"code": "import time; time.sleep(20)"}})
+        assert r.status_code == 202
+        docker_client.containers.get(f"code_interpreter_{tenant}").kill()
+        r = c.post("/execute_tool_result", json={"call_id": r.json()["output"]["call_id"], "tenant_id": tenant})
+        assert r.status_code == 502 and "exited" in r.json()["message"], r.text
+
+
+def test_ports_exhausted_docker_down_and_restart_recovery(tool_image: str, monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Any) -> None:
+    start, _ = port_range(3)
+    mid = f"{SESSION}rec"
+    tenant = f"{SESSION}rec"
+    cfg = {"manager_id": mid, "default_image": tool_image, "port_start": start, "port_end": start,
+           "db_path": str(tmp_path / "tm.db")}
+    with LocalManager(**cfg) as m, client_for(m.url) as c:
+        _running(c, "calculator", tenant)
+        r = c.post("/create_tool_service", json={"tool_name": "code_interpreter", "tenant_id": tenant})
+        assert r.status_code == 503 and "no free port" in r.json()["message"]
+    # a new manager on the same records finds the running node through its container
+    with LocalManager(**cfg) as m, client_for(m.url) as c:
+        tools = c.get("/tools", params={"tenant_id": tenant}).json()["output"]["tools"]
+        assert tools == {f"calculator_{tenant}": "running"}
+        r = c.post("/execute_tool", json={"tool_name": "calculator", "tenant_id": tenant,
+                                          "params": '{"expression": "6*7"}'})
+        assert r.json()["output"] == "42"
+        # the port stays allocated: a second node still finds none
+        r = c.post("/create_tool_service", json={"tool_name": "code_interpreter", "tenant_id": tenant})
+        assert r.status_code == 503
+        monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        r = c.post("/create_tool_service", json={"tool_name": "code_interpreter", "tenant_id": f"{tenant}x"})
+        assert r.status_code == 503 and "Docker" in r.json()["message"]
+        monkeypatch.delenv("DOCKER_HOST")
+        assert c.post("/remove_tool", params={"tool_name": "calculator", "tenant_id": tenant}).status_code == 200
+
+
+def test_monitor_stops_idle_nodes_and_catalogue(tool_image: str, docker_client: Any) -> None:
+    start, end = port_range(4)
+    tenant = f"{SESSION}idle"
+    with LocalManager(manager_id=f"{SESSION}idle", default_image=tool_image, port_start=start, port_end=end,
+                      idle_minutes=0.02, monitor_seconds=0.5) as m, client_for(m.url) as c:
+        _running(c, "calculator", tenant)
+        deadline = time.monotonic() + 15
+        while c.get("/tools", params={"tenant_id": tenant}).json()["output"]["tools"].get(
+                f"calculator_{tenant}") == "running":
+            assert time.monotonic() < deadline, "the idle node was not stopped"
+            time.sleep(0.3)
+        assert not [x for x in docker_client.containers.list(all=True) if x.name == f"calculator_{tenant}"]
+        out = c.post("/get_json_schema_for_tools", json={"tool_names": ["calculator", "nope"]}).json()["output"]
+        assert [t["name"] for t in out["tools_json"]] == ["calculator"] and out["missing_tools"] == ["nope"]
+        out = c.post("/retrieving_tools", json={"question": "evaluate an arithmetic expression", "top_k": 1})
+        assert out.json()["output"]["retrieved_tools"] == ["calculator"]
+        assert c.post("/retrieving_tools", json={"question": "", "top_k": 1}).status_code == 400
