@@ -175,10 +175,15 @@ class AgentPool:
         errors: list[BaseException] = []
         batch: list[str] = []
         last = 0.0
+        spoken: set[str] = set()
         for frame in self._frames(agents, view, errors):
             batch.append(frame)
             now = time.monotonic()
-            if len(batch) >= 512 or now - last >= _FLUSH_S:
+            # an agent's first frame goes out at once (first-frame latency); later ones batch up
+            first = len(spoken) < len(agents) and frame.split(":", 1)[0] not in spoken
+            if first:
+                spoken.add(frame.split(":", 1)[0])
+            if first or len(batch) >= 512 or now - last >= _FLUSH_S:
                 yield batch
                 batch, last = [], now
         if batch:
