@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -54,3 +55,30 @@ def test_demo_command_runs_offline() -> None:
         [sys.executable, "-m", "msagent", "demo", "--turns", "0"], capture_output=True, text=True, timeout=60
     )
     assert bad.returncode == 2 and "--turns" in bad.stderr
+
+
+def test_demo_command_on_an_openai_compatible_server() -> None:
+    replies = [
+        FakeReply(tool_calls=[{"name": "calculator", "arguments": {"expression": "12 * 7"}}]),
+        FakeReply(text="It is 84."),
+    ]
+    with FakeOpenAIServer(replies=replies) as server:
+        base_url = server.base_url
+        out = subprocess.run(
+            [sys.executable, "-m", "msagent", "demo", "--turns", "1", "--model-server", "openai",
+             "--model", "fake-model", "--api-base", server.base_url],
+            capture_output=True, text=True, timeout=60, env={**os.environ, "OPENAI_API_KEY": "sk-demo"},
+        )  # fmt: skip
+        requests = list(server.requests)
+    assert out.returncode == 0, out.stderr
+    assert "Calc: It is 84." in out.stdout and "[result] 84" in out.stdout
+    assert len(requests) == 2
+    call_id = requests[1]["messages"][-2]["tool_calls"][0]["id"]
+    assert (requests[1]["messages"][-1]["content"], requests[1]["messages"][-1]["tool_call_id"]) == ("84", call_id)
+    # a server that is down is a clear error and exit code 1, not a traceback
+    down = subprocess.run(
+        [sys.executable, "-m", "msagent", "demo", "--turns", "1", "--model-server", "openai",
+         "--api-base", base_url],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "OPENAI_API_KEY": "sk-demo"},
+    )  # fmt: skip
+    assert down.returncode == 1 and "msagent demo:" in down.stderr and "Traceback" not in down.stderr
