@@ -75,7 +75,6 @@ def test_uninterruptible_code_restarts_the_kernel() -> None:
 
 
 def test_matplotlib_figure_is_saved(interpreter: BaseTool) -> None:
-    pytest.importorskip("matplotlib")
     out = run(interpreter, "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()")
     assert "![image](" in out and Path(out.split("![image](")[1].split(")")[0]).stat().st_size > 100
 
