@@ -24,6 +24,8 @@ from msagent.tools import call_tool
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_TURNS = 8
+# history from memory is trimmed to this many estimated tokens (whole turns, newest kept); None = all
+DEFAULT_HISTORY_BUDGET_TOKENS = 6000
 # run() keywords passed to the model call; others are ignored (callers pass request extras through)
 GENERATION_KEYS = (
     "temperature", "top_p", "top_k", "seed", "max_tokens", "stop",
@@ -51,7 +53,7 @@ class RunRecord:
 
 class RolePlay(AgentEnvMixin, Agent):
     """``RolePlay(function_list=None, llm=None, instruction=None, name=None, description=None,
-    max_turns=8, memory=None, history_budget_tokens=None, **kwargs)``.
+    max_turns=8, memory=None, history_budget_tokens=6000, **kwargs)``.
 
     ``memory``: a ``Memory``, or True for one kept under ``storage_path`` (or the data dir, by
     name); run() then reads history from it (unless ``history=`` is given) and appends each turn.
@@ -67,7 +69,7 @@ class RolePlay(AgentEnvMixin, Agent):
         *,
         max_turns: int = DEFAULT_MAX_TURNS,
         memory: Memory | bool | None = None,
-        history_budget_tokens: int | None = None,
+        history_budget_tokens: int | None = DEFAULT_HISTORY_BUDGET_TOKENS,
         **kwargs: Any,
     ) -> None:
         if isinstance(instruction, dict) and not name:

@@ -105,3 +105,21 @@ def test_role_play_keeps_and_uses_its_memory(tmp_path: Path) -> None:
     small = RolePlay(llm=ScriptedModel(["x"]), memory=Memory(path).load(), history_budget_tokens=20)
     "".join(small.run("q"))
     assert [m.content for m in small.last_run.messages[1:-1]] == ["what did you say?", "I said nine.", "q"]
+
+
+def test_long_memory_is_trimmed_by_default() -> None:
+    """A long-lived agent's prompt stays bounded (the original sent its whole history every time)."""
+    from msagent.agents.role_play import DEFAULT_HISTORY_BUDGET_TOKENS
+
+    memory = Memory()
+    for i in range(400):
+        memory.add([Message(role="user", content=f"question {i} " + "x" * 200),
+                    Message(role="assistant", content=f"answer {i} " + "y" * 200)])  # fmt: skip
+    model = ScriptedModel(["fine"])
+    bot = RolePlay(llm=model, memory=memory)
+    "".join(bot.run("and now?"))
+    prompt = model.seen[0]
+    history = prompt[1:-1]
+    assert 0 < sum(estimate_tokens(m) for m in history) <= DEFAULT_HISTORY_BUDGET_TOKENS
+    assert history[-1].content.startswith("answer 399") and history[0].role == "user"
+    assert len(memory.messages) == 802  # nothing is dropped from memory itself
