@@ -8,6 +8,7 @@ Public API (same locally and on a Ray actor, where each call is ``ray.get(env.<m
 - ``store_message_from_role(role, message: Message | str) -> int`` (the sequence number; the message is
   committed to the log first), ``store_messages([(role, message), ...], acks=()) -> list[int]`` (one
   commit), ``publish_and_ack(role, message, ack_seq) -> int`` (a reply and its acknowledgement, atomically)
+- ``check_recipients(send_to)`` (raises as a message to ``send_to`` would, stores nothing)
 - ``read_mail(role, until_seq=None) -> list[Delivery]`` (unacknowledged, oldest first), ``ack(role, seq)``,
   ``last_seq()``,
   ``extract_message_by_role(role) -> list[Message]`` (read + ack: drains the mailbox)
@@ -32,10 +33,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from environment.log import LoggedMessage, MessageLog
-from environment.routing import Subscription, WatchAll, subscription_for
+from environment.routing import Subscription, WatchAll, normalize_send_to, subscription_for
 from msagent.errors import AgentDisabledError, DuplicateRoleError, UnknownRoleError
 from msagent.runtime.ids import Role
-from msagent.schemas import Message
+from msagent.schemas import Message, SendTo
 from msagent.settings import data_dir
 
 
@@ -211,6 +212,16 @@ class Environment:
             return targets, tuple(targets), ()
         excluded = tuple(r for r in self._subs if r == sender or not self._enabled[r])
         return targets, None, excluded
+
+    def check_recipients(self, send_to: SendTo) -> None:
+        """Raise the error a message addressed by ``send_to`` would get (unknown or disabled role),
+        without storing anything: lets a caller refuse a bad address before any model runs."""
+        explicit = Message(role="check", content="", send_to=normalize_send_to(send_to)).recipients()
+        with self._lock:
+            for role in explicit or ():
+                self._known(role)
+                if not self._enabled[role]:
+                    raise AgentDisabledError(f"role {role!r} is disabled; enable it before sending to it", role=role)
 
     def read_mail(self, role: str, until_seq: int | None = None) -> list[Delivery]:
         """Unacknowledged mail, oldest first; ``until_seq`` leaves later mail for the next read."""

@@ -9,7 +9,8 @@ where generator methods are Ray streaming generators: ``for ref in tc.step.remot
   ``unset_user_agent(role)``, ``set_policy(spec)``, ``get_env()``, ``get_registry()``, ``get_roles()``
 - ``send_task_request(task, send_to='all', send_from='user_requirement') -> int`` (sequence number)
 - ``step(task=None, round=1, send_to='all', allowed_roles=None, user_response=None, **kwargs)``
-  -> ``Iterator[str]`` of ``'<role>: chunk'`` frames, interleaved as the agents stream in parallel
+  -> ``Iterator[str]`` of ``'<role>: chunk'`` frames, interleaved as the agents stream in parallel;
+  a ``send_to`` naming an unknown or disabled role is refused before any agent runs
 - ``run(task=None, max_rounds=10, max_turns=None, max_seconds=None, send_to='all', **kwargs)``
   -> frames; stops at max rounds, when nobody is chosen (idle) or at the budget;
   ``get_last_stop_reason()`` says which.
@@ -195,7 +196,7 @@ class TaskCenter:
         user_response: str | dict[str, str] | None = None,
         **kwargs: Any,
     ) -> Iterator[str]:
-        send_to = normalize_send_to(send_to)
+        send_to = self._checked_send_to(send_to)
         if task is not None:
             self.send_task_request(task, send_to=send_to)
         for _ in range(max(1, int(round))):
@@ -215,7 +216,7 @@ class TaskCenter:
         **kwargs: Any,
     ) -> Iterator[str]:
         """Rounds until ``max_rounds``, until nobody is chosen, or until the budget (turns/seconds)."""
-        send_to = normalize_send_to(send_to)
+        send_to = self._checked_send_to(send_to)
         if task is not None:
             self.send_task_request(task, send_to=send_to)
         started, turns = time.monotonic(), 0
@@ -237,6 +238,14 @@ class TaskCenter:
             yield from self._step_roles(roles, send_to, None, kwargs)
         if max_turns is not None and turns >= max_turns:
             self._stop_reason = "budget"
+
+    def _checked_send_to(self, send_to: Any) -> SendTo:
+        """Refuse an unknown or disabled recipient before any agent runs its model: the reply
+        could not be published, so the model call would be wasted."""
+        send_to = normalize_send_to(send_to)
+        if send_to != DEFAULT_SEND_TO:
+            call(self.env, "check_recipients", send_to)
+        return send_to
 
     def _choose(self, allowed_roles: Sequence[str] | None, user_response: Any) -> list[str]:
         if allowed_roles is not None:

@@ -40,6 +40,29 @@ def test_unknown_recipient_is_an_error_naming_it(mode):
     assert call(tc.get_env(), "extract_all_history_message", None) == []  # nothing half-sent
 
 
+def test_unknown_or_disabled_recipient_of_a_step_fails_before_any_model_runs(mode):
+    tc, a, b = two_agents(mode)
+    tc.send_task_request("hi", send_to="a")
+    with pytest.raises(UnknownRoleError, match="'zed'"):
+        list(tc.step(send_to="zed"))
+    with pytest.raises(UnknownRoleError, match="'zed'"):
+        list(tc.run(send_to=["b", "zed"]))
+    tc.disable_agent("b")
+    with pytest.raises(AgentDisabledError, match="'b'"):
+        list(tc.step(send_to="b"))
+    assert mode.prompts(a) == [] and mode.prompts(b) == []
+    assert tc.notified_roles() == ["a"]  # the task is still waiting
+    # an agent stepped on its own finds out when it publishes: the error names the role and
+    # its mail stays unacknowledged, so the next step sees it again
+    with pytest.raises(UnknownRoleError, match="'zed'"):
+        list(iter_call(a, "step", send_to="zed"))
+    assert tc.notified_roles() == ["a"]
+    assert call(tc.get_env(), "extract_all_history_message", None)[-1].content == "hi"
+    tc.enable_agent("b")
+    assert [f.split(":")[0] for f in tc.step(send_to="b")] == ["a", "a"]
+    assert [m.content for m in call(tc.get_env(), "extract_message_by_role", "b")] == ["from a"]
+
+
 def test_empty_send_to_is_a_typed_error(mode):
     tc, a, _ = two_agents(mode)
     for bad in ("", [], "  ", ["a", ""], None):
