@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from msagent.llm import FunctionModel, ScriptedModel, ScriptedTurn
-from msagent.runtime import call
+from msagent.runtime import call, iter_call
 
 
 def roles_of(frames: list[str]) -> list[str]:
@@ -61,14 +59,11 @@ def test_frames_interleave_between_parallel_agents(mode):
     a = mode.agent("a", ScriptedModel([slow]))
     b = mode.agent("b", ScriptedModel([slow]))
     tc.add_agents([a, b])
-    started = time.monotonic()
     frames = list(tc.step(task="go"))
-    elapsed = time.monotonic() - started
     order = [f.split(":", 1)[0] for f in frames]
     assert sorted(order) == ["a"] * 5 + ["b"] * 5
-    # interleaved, not one agent after the other
+    # interleaved, not one agent after the other (how fast is the benchmark's business)
     assert order != sorted(order) and order != sorted(order, reverse=True)
-    assert elapsed < 2 * 4 * 0.08 + 1.0
 
 
 def test_run_loop_stops_on_idle_and_budget(mode):
@@ -87,3 +82,50 @@ def test_run_loop_stops_on_idle_and_budget(mode):
     assert frames == [] and tc.get_last_stop_reason() == "idle"
     frames = list(tc.run(task="ping", max_rounds=2))
     assert len(frames) == 4 and tc.get_last_stop_reason() == "max_rounds"
+    tc.reset_env()
+    calls = counter["n"]
+    # a spent time budget stops the loop before a round starts; the task waits for the next run
+    assert list(tc.run(task="ping", max_rounds=5, max_seconds=0)) == []
+    assert tc.get_last_stop_reason() == "budget" and counter["n"] == calls
+    assert sorted(tc.notified_roles()) == ["a", "b"]
+    assert len(list(tc.run(max_rounds=1))) == 2 and tc.get_last_stop_reason() == "max_rounds"
+
+
+def test_watcher_sees_everything_and_publishes_nothing(mode):
+    tc = mode.center()
+    a = mode.agent("a", ScriptedModel(["for b only"], cycle=True))
+    b = mode.agent("b", ScriptedModel(["b reply"], cycle=True))
+    w = mode.agent("w", ScriptedModel(["watcher notes"], cycle=True), is_watcher=True)
+    tc.add_agents([a, b, w])
+    env = tc.get_env()
+    tc.send_task_request("task for a", send_to="a")
+    assert roles_of(list(tc.step(send_to="b"))) == ["a"]
+    # the watcher got mail addressed to others, yet the default policy never picks it to speak
+    assert tc.notified_roles() == ["b"]
+    assert sorted(call(env, "get_notified_roles", True)) == ["b", "w"]
+
+    frames = list(tc.step(allowed_roles=["w"]))
+    assert "".join(f.split(": ", 1)[1] for f in frames) == "watcher notes"
+    assert mode.prompts(w)[0][-1] == ("user", "user_requirement: task for a\na: for b only")
+    history = call(env, "extract_all_history_message", None)
+    assert [(m.sent_from, m.content) for m in history] == [("user_requirement", "task for a"), ("a", "for b only")]
+    assert call(env, "read_mail", "w") == []  # what it saw is acknowledged, not shown again
+    assert [d.message.content for d in call(env, "read_mail", "b")] == ["for b only"]
+
+
+def test_history_is_kept_only_with_use_history_and_extra_messages_join_the_prompt(mode):
+    tc = mode.center()
+    keep = mode.agent("keep", ScriptedModel(["r1", "r2", "r3"]))
+    forget = mode.agent("forget", ScriptedModel(["f1", "f2"]), use_history=False)
+    tc.add_agents([keep, forget])
+    list(tc.step(task="first"))
+    list(tc.step(task="second"))
+    assert mode.prompts(keep)[1] == [
+        ("user", "user_requirement: first"),
+        ("assistant", "r1"),
+        ("user", "forget: f1\nuser_requirement: second"),
+    ]
+    assert mode.prompts(forget)[1] == [("user", "keep: r1\nuser_requirement: second")]
+    frames = list(iter_call(keep, "step", messages=["extra note"]))
+    assert frames == ["keep: r3"]
+    assert mode.prompts(keep)[2][-1] == ("user", "forget: f2\nuser: extra note")
