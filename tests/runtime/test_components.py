@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from environment import Environment
@@ -79,3 +83,66 @@ def test_create_component_needs_a_class():
 
     with pytest.raises(ConfigError):
         create_component(EchoAgent(name="x", llm=ScriptedModel(["x"])), name="x")  # type: ignore[arg-type]
+
+
+def test_local_mode_never_starts_ray():
+    code = (
+        "import sys\n"
+        "from msagent import create_component\n"
+        "from msagent.runtime.testing_agents import EchoAgent\n"
+        "from task_center import TaskCenter\n"
+        "tc = create_component(TaskCenter, name='tc', durable=False)\n"
+        "a = create_component(EchoAgent, name='a', llm={'model_server': 'scripted', 'replies': ['hi']})\n"
+        "tc.add_agents([a]); frames = list(tc.step(task='go'))\n"
+        "ray = sys.modules.get('ray')\n"
+        "print(frames, ray is not None and ray.is_initialized())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['a: hi'] False"
+
+
+def test_runtime_classes_are_reexported_from_msagent():
+    import msagent
+
+    assert msagent.create_component is create_component
+    assert msagent.TaskCenter is TaskCenter
+    assert msagent.Environment is Environment
+    assert msagent.AgentRegistry is AgentRegistry
+
+
+def test_environments_keep_their_own_state():
+    one, two = Environment(durable=False), Environment(durable=False)
+    one.register_roles(["a", "b"])
+    one.store_message_from_role("a", "only in one")
+    assert two.get_roles() == [] and two.extract_all_history_message(None) == []
+    two.register_roles(["a", "b"])
+    assert two.read_mail("b") == [] and [d.message.content for d in one.read_mail("b")] == ["only in one"]
+
+
+def test_role_play_actor_from_create_component(ray_cluster):
+    import ray
+
+    from msagent.agents import RolePlay
+
+    tc = TaskCenter(remote=True, prefix_name="rp")
+    alice = create_component(
+        RolePlay, name="alice", remote=True, prefix_name="rp",
+        llm={"model_server": "scripted", "replies": ["hello from alice"], "cycle": True},
+        instruction="You are friendly.",
+    )  # fmt: skip
+    try:
+        assert ray.get(alice.get_role.remote()) == "alice"
+        assert get_component("alice", prefix_name="rp")._actor_id == alice._actor_id
+        assert tc.add_agents([alice]) == ["alice"]
+        frames = list(tc.step(task="say hello"))
+        assert "".join(f.removeprefix("alice: ") for f in frames) == "hello from alice"
+        assert all(f.startswith("alice: ") for f in frames)
+        history = call(tc.get_env(), "extract_all_history_message", None)
+        assert [(m.sent_from, m.content) for m in history][-1] == ("alice", "hello from alice")
+    finally:
+        tc.close()
+        ray.kill(alice, no_restart=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -83,6 +84,8 @@ def ray_head() -> Iterator[tuple[str, dict[str, str]]]:
     finally:
         _stop(_pids_using(temp_dir))
         leftover = _pids_using(temp_dir)
+        if not leftover:
+            shutil.rmtree(temp_dir, ignore_errors=True)
         assert not leftover, f"processes of our Ray head still alive: {sorted(leftover)}"
 
 
