@@ -20,6 +20,19 @@ pytestmark = [pytest.mark.browser]
 SAY_ENABLED = "#say textarea:not([disabled])"
 
 
+# Records every text each bubble showed, to see replies grow in the page as tokens arrive.
+WATCH_BUBBLES = """() => {
+  window.__bubbles = [];
+  const seen = () => document.querySelectorAll('#room .msg').forEach((m, i) => {
+    const b = m.querySelector('.bubble');
+    const runs = (window.__bubbles[i] = window.__bubbles[i] || {role: m.dataset.role, texts: []});
+    const text = b.innerText.trim();
+    if (runs.texts[runs.texts.length - 1] !== text) runs.texts.push(text);
+  });
+  new MutationObserver(seen).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
 def _messages(page: Any) -> list[tuple[str, str]]:
     return page.eval_on_selector_all(
         "#room .msg", "els => els.map(e => [e.dataset.role, e.querySelector('.bubble').innerText])"
@@ -27,7 +40,7 @@ def _messages(page: Any) -> list[tuple[str, str]]:
 
 
 def test_pick_a_story_and_a_role_talk_in_turn(chromium: Any, port: int, artifacts: Path) -> None:
-    server = FakeOpenAIServer(handler=cast_handler()).start()
+    server = FakeOpenAIServer(handler=cast_handler(delay=0.05)).start()
     running = start(all_stories(), openai_llm(server.base_url), remote=False, port=port, max_rounds=2)
     try:
         page = chromium.new_page(viewport={"width": 1280, "height": 900})
@@ -42,6 +55,7 @@ def test_pick_a_story_and_a_role_talk_in_turn(chromium: Any, port: int, artifact
         assert page.input_value("#you-play input") == "Ines"
         assert page.is_disabled("#say textarea")
 
+        page.evaluate(WATCH_BUBBLES)
         page.click("#start")
         page.wait_for_selector('#room .msg[data-role="Mira"]')
         page.wait_for_selector(SAY_ENABLED)  # the director (or the round cap) handed the turn over
@@ -49,6 +63,16 @@ def test_pick_a_story_and_a_role_talk_in_turn(chromium: Any, port: int, artifact
         assert before[0][0] == "Mira" and before[0][1].startswith("Tomas, fetch the spare lamp")
         assert "Ines" not in [role for role, _ in before], "nobody speaks for the user"
         assert "Your turn" in page.inner_text("#status")
+
+        # the opener's reply grew in the page token by token, under its name and avatar
+        runs = page.evaluate("window.__bubbles")
+        opening = [t for t in runs[0]["texts"] if t]
+        assert runs[0]["role"] == "Mira" and len(opening) >= 3, opening
+        assert all(b.startswith(a) for a, b in zip(opening, opening[1:], strict=False)), opening
+        assert opening[-1] == before[0][1]
+        first = page.locator("#room .msg").first
+        assert first.locator(".name").inner_text() == "Mira"
+        assert (first.locator("img").get_attribute("src") or "").startswith("data:image/svg+xml;base64,")
 
         page.fill("#say textarea", "@Rook where did you really come from?")
         page.press("#say textarea", "Enter")

@@ -36,16 +36,11 @@ def test_local_model_streams_in_process() -> None:
     assert default_model_path().is_file()
     model = get_chat_model({"model_server": "local", "backend": "process", "generate_cfg": {"max_tokens": 24}})
     assert isinstance(model, LocalLlamaModel)
-    started = time.perf_counter()
-    events = iter(model.chat(PROMPT))
-    first = next(e for e in events if isinstance(e, TextDelta))
-    first_token_s = time.perf_counter() - started
-    rest = list(events)
-    deltas = [first, *[e for e in rest if isinstance(e, TextDelta)]]
+    events = list(model.chat(PROMPT))
+    deltas = [e for e in events if isinstance(e, TextDelta)]
     assert len(deltas) > 3, "the reply should arrive in several pieces"
     assert "".join(d.text for d in deltas).strip()
-    assert isinstance(rest[-1], FinishEvent)
-    assert first_token_s < 10
+    assert isinstance(events[-1], FinishEvent)
 
 
 @pytest.mark.local_model
@@ -99,7 +94,7 @@ def test_a_short_round_on_the_local_model(artifacts) -> None:  # type: ignore[no
     spoken = [line for line in room.transcript if line.kind == "say"]
     assert spoken and spoken[0].role == "Mira" and spoken[0].text.strip()
     assert phase == "your_turn"
-    assert room.first_token_s is not None and room.first_token_s < 30
+    assert room.first_token_s is not None  # recorded below; speed itself belongs in benchmarks/
     (artifacts / "local_model_first_token.txt").write_text(
         f"start to first streamed token: {room.first_token_s:.2f} s; whole round: {elapsed:.1f} s\n"
         + "\n".join(f"{line.role or '-'}: {line.text}" for line in room.transcript)
