@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,12 +26,15 @@ class RunningRoom:
 
 
 def _ensure_ray(address: str | None) -> bool:
-    """Start (or join) Ray when nobody did yet; True when we started it."""
+    """Start (or join) Ray when nobody did yet; True when we started it.
+
+    Without an address (flag or ``RAY_ADDRESS``) a private local Ray is started: Ray's own default
+    would silently join whatever cluster ``ray start`` left running on this machine."""
     import ray
 
     if ray.is_initialized():
         return False
-    ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    ray.init(address=address or os.environ.get("RAY_ADDRESS") or "local", include_dashboard=False, log_to_driver=False)
     return True
 
 
@@ -49,9 +53,13 @@ def start(
         _ensure_ray(ray_address)
     app = ChatRoomApp(stories, llm, remote=remote, options=RoomOptions(max_rounds=max_rounds))
     demo = app.build()
-    demo.launch(
-        server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, footer_links=[], **launch_kwargs()
-    )
+    try:
+        demo.launch(
+            server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, footer_links=[], **launch_kwargs()
+        )
+    except BaseException:  # e.g. the port is taken: release the model loading in the background
+        app.close()
+        raise
     url = getattr(demo, "local_url", None) or f"http://{host}:{port}/"
     return RunningRoom(app=app, demo=demo, url=url)
 
@@ -68,12 +76,14 @@ def serve(
 ) -> None:
     """Run until interrupted, then close every room (and Ray, if we started it)."""
     started_ray = _ensure_ray(ray_address) if remote else False
-    running = start(stories, llm, remote=remote, host=host, port=port, max_rounds=max_rounds)
-    log.info("chat room at %s", running.url)
     try:
-        running.demo.block_thread()
+        running = start(stories, llm, remote=remote, host=host, port=port, max_rounds=max_rounds)
+        log.info("chat room at %s", running.url)
+        try:
+            running.demo.block_thread()
+        finally:
+            running.stop()
     finally:
-        running.stop()
         if started_ray:
             import ray
 

@@ -41,15 +41,22 @@ def run(args: argparse.Namespace) -> int:
     if args.max_rounds < 1:
         print("error: --max-rounds must be at least 1")
         return 2
+    if not 1 <= args.port <= 65535:
+        print(f"error: --port {args.port} is not a TCP port (1-65535)")
+        return 2
     llm = choose_llm(args.model_server, args.api_base, args.model, args.api_key)
     print(f"model: {describe(llm)}; runtime: {'in-process' if args.local_mode else 'Ray'}")
-    serve(
-        stories,
-        llm,
-        remote=not args.local_mode,
-        host=args.host,
-        port=args.port,
-        ray_address=args.ray_address,
-        max_rounds=args.max_rounds,
-    )
+    try:
+        serve(
+            stories,
+            llm,
+            remote=not args.local_mode,
+            host=args.host,
+            port=args.port,
+            ray_address=args.ray_address,
+            max_rounds=args.max_rounds,
+        )
+    except OSError as e:  # the port is taken or the address is not ours: say so, no traceback
+        print(f"error: cannot serve the chat room on {args.host}:{args.port}: {e}")
+        return 2
     return 0
