@@ -22,28 +22,66 @@ BASE_REPO = "msagent/debian-base"
 PACKAGES = ["python3", "python3-pip", "ca-certificates"]
 
 
+_ONE_LINE = re.compile(r"\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s+(.*)")
+
+
+def _usable(suite: str, uri: str, components: str) -> bool:
+    """A release suite (not -updates / -security / -backports) with ``main``."""
+    return "main" in components.split() and "-" not in suite and "/" not in suite and "security" not in uri
+
+
+def _one_line(text: str) -> list[tuple[str, str]]:
+    found = []
+    for line in text.splitlines():
+        m = _ONE_LINE.match(line.split("#", 1)[0])
+        if m and _usable(m.group(2), m.group(1), m.group(3)):
+            found.append((m.group(2), m.group(1)))
+    return found
+
+
+def _deb822(text: str) -> list[tuple[str, str]]:
+    found = []
+    for stanza in re.split(r"\n\s*\n", text):
+        fields: dict[str, str] = {}
+        key = ""
+        for ln in stanza.splitlines():
+            if ln.startswith("#") or not ln.strip():
+                continue
+            if ln[0].isspace() and key:  # a folded continuation line
+                fields[key] += " " + ln.strip()
+            elif ":" in ln:
+                key, value = ln.split(":", 1)
+                key = key.strip()
+                fields[key] = value.strip()
+        if fields.get("Enabled", "yes").lower() == "no" or "deb" not in fields.get("Types", "").split():
+            continue
+        for uri in fields.get("URIs", "").split():
+            for suite in fields.get("Suites", "").split():
+                if _usable(suite, uri, fields.get("Components", "")):
+                    found.append((suite, uri))
+    return found
+
+
 def apt_source(sources_list: Path = Path("/etc/apt/sources.list"),
                sources_dir: Path = Path("/etc/apt/sources.list.d")) -> tuple[str, str]:
-    """(suite, mirror) of the first Debian ``main`` archive the host's apt is configured with."""
-    if sources_list.exists():
-        for line in sources_list.read_text().splitlines():
-            m = re.match(r"\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s+.*\bmain\b", line)
-            if m and "security" not in m.group(2):
-                return m.group(2), m.group(1)
+    """(suite, mirror) of the Debian ``main`` archive the host's apt is configured with, read at run
+    time (``sources.list``, then ``*.list`` and ``*.sources`` in ``sources.list.d``). Nothing here
+    names an archive host: the build uses whatever mirror the machine is set up with. Archives whose
+    address ends in ``/debian`` win over others (a vendor's extra repository also has ``main``)."""
+    found: list[tuple[str, str]] = []
+    if sources_list.is_file():
+        found += _one_line(sources_list.read_text())
     if sources_dir.is_dir():
-        for path in sorted(sources_dir.glob("*.sources")):
-            for stanza in re.split(r"\n\s*\n", path.read_text()):
-                fields = dict(
-                    (k.strip(), v.strip())
-                    for k, v in (ln.split(":", 1) for ln in stanza.splitlines() if ":" in ln and not ln.startswith("#"))
-                )
-                if "deb" not in fields.get("Types", "").split() or "main" not in fields.get("Components", ""):
-                    continue
-                suites = [s for s in fields.get("Suites", "").split() if "-" not in s]
-                uris = [u for u in fields.get("URIs", "").split() if "security" not in u]
-                if suites and uris:
-                    return suites[0], uris[0]
-    raise ConfigError("no Debian archive found in /etc/apt/sources.list(.d); configure apt or pass --base-image")
+        for path in sorted(sources_dir.iterdir()):
+            if path.suffix == ".list":
+                found += _one_line(path.read_text())
+            elif path.suffix == ".sources":
+                found += _deb822(path.read_text())
+    if not found:
+        raise ConfigError(f"no Debian archive with 'main' found in {sources_list}(.d); configure apt or pass "
+                          "--base-image")
+    debian = [f for f in found if f[1].rstrip("/").endswith("/debian")]
+    return (debian or found)[0]
 
 
 def base_tag(suite: str) -> str:
