@@ -12,6 +12,7 @@ from fastapi import Body, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
 
 from deploy.tool_manager import catalog
 from deploy.tool_manager.config import ManagerConfig
@@ -73,6 +74,14 @@ def create_app(config: ManagerConfig | None = None, manager: ToolManager | None 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, e: RequestValidationError) -> JSONResponse:
         return _envelope(None, f"invalid request: {_errors(e)}", 400)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, e: HTTPException) -> JSONResponse:
+        # unknown paths and wrong methods answer in the envelope too
+        what = "no such endpoint" if e.status_code == 404 else str(e.detail)
+        response = _envelope(None, f"{what}: {request.method} {request.url.path}; see /docs", e.status_code)
+        response.headers.update(e.headers or {})
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, e: Exception) -> JSONResponse:

@@ -22,7 +22,7 @@ class ManagerConfig(BaseModel):
     monitor_seconds: float = Field(default=30.0, gt=0, description="how often the monitor looks")
     start_timeout: float = Field(default=60.0, gt=0)
     token: str | None = None
-    db_path: str | None = None
+    db_path: str | None = Field(default=None, description="SQLite file (default: <data dir>/tool_manager/<manager_id>.db)")
     backend: str = Field(default="ray", pattern="^(ray|local)$", description="ray: nodes are actors; local: in-process")
 
     @classmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from typing import Any
 
@@ -22,6 +23,7 @@ from deploy.tool_manager.pool import WarmPool
 from deploy.tool_manager.store import NodeRecord, NodeStore
 from msagent.errors import ConfigError, MsagentError
 from msagent.schemas import new_id
+from msagent.settings import data_dir
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,8 @@ log = logging.getLogger(__name__)
 class ToolManager:
     def __init__(self, config: ManagerConfig | None = None) -> None:
         self.config = config or ManagerConfig()
-        self.store = NodeStore(self.config.db_path)
+        # one database per manager id: another manager's records are not this one's to recover or drop
+        self.store = NodeStore(self.config.db_path or data_dir("tool_manager") / f"{self.config.manager_id}.db")
         self.nodes: dict[tuple[str, str], Any] = {}  # (tenant, tool) -> node handle
         self.pool = WarmPool(self)
         self._events: dict[tuple[str, str], asyncio.Event] = {}
@@ -103,7 +106,7 @@ class ToolManager:
         if any(r.name == name for r in self.store.all()):
             raise ManagerError(409, f"the node name '{name}' is taken by another tenant's tool; pick another tool "
                                     "or tenant name")
-        await self._check_image(image, tool_name)
+        await self._check_image(image, tool_name, tool_cfg)
         rec = NodeRecord(tenant_id=tenant_id, tool_name=tool_name, name=name, image=image, tool_cfg=tool_cfg)
         self._events[(tenant_id, tool_name)] = asyncio.Event()
         self._last_used[(tenant_id, tool_name)] = time.time()
@@ -111,7 +114,9 @@ class ToolManager:
             warm = await self.pool.take(rec)
             if warm is not None:
                 return warm
-        port = self.store.allocate_port(name, self.config.port_start, self.config.port_end)
+        # a networked node publishes its port on the host: skip ports another program holds
+        port = self.store.allocate_port(name, self.config.port_start, self.config.port_end,
+                                        _host_port_free if limits.network else None)
         if port is None:
             raise ManagerError(503, f"no free port in {self.config.port_start}-{self.config.port_end}; remove "
                                     "unused tool services or widen the range")
@@ -136,7 +141,7 @@ class ToolManager:
             return
         self._set(rec, status="running", container_id=state.container_id, url=state.url, message="")
 
-    async def _check_image(self, image: str, tool_name: str) -> None:
+    async def _check_image(self, image: str, tool_name: str, tool_cfg: dict) -> None:
         import docker.errors
 
         from deploy.tool_node.image import IMAGE_REPO, docker_client
@@ -153,6 +158,7 @@ class ToolManager:
 
             if tool_name not in tool_names():
                 raise ManagerError(404, f"unknown tool '{tool_name}'; the image has: {', '.join(tool_names())}")
+            _check_tool_cfg(tool_name, tool_cfg)
 
     # --- status, info, remove --------------------------------------------------------------------
     async def status(self, tenant_id: str, tool_name: str, wait: float = 0.0) -> NodeRecord:
@@ -253,3 +259,26 @@ class ToolManager:
         if r.status_code != 200:
             raise ManagerError(r.status_code, str(data.get("detail", data)))
         return data
+
+
+def _check_tool_cfg(tool_name: str, tool_cfg: dict) -> None:
+    """Build the tool once here (tools build cheaply; kernels and clients start on first call), so a
+    ``tool_cfg`` the tool rejects is a 400 now rather than a node that fails to start."""
+    from msagent.tools import get_tool
+
+    try:
+        tool = get_tool(tool_name, tool_cfg)
+    except (MsagentError, TypeError, ValueError) as e:
+        msg = e.message if isinstance(e, MsagentError) else str(e)
+        raise ManagerError(400, f"bad tool_cfg for '{tool_name}': {msg}") from None
+    tool.close()
+
+
+def _host_port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

@@ -1,7 +1,8 @@
 """Recovery at start and the monitor loop (XAgent's ToolServerMonitor).
 
 Recovery: records whose container vanished are dropped; running containers with this manager's
-labels are adopted by new nodes; leftover pool containers are removed. The monitor stops nodes
+labels are adopted by new nodes (a pool-born node's labels predate its tool: its ``/health`` says
+which tool and tenant it serves); unassigned pool containers and stopped ones are removed. The monitor stops nodes
 idle longer than ``idle_minutes`` and notices containers that died or vanished.
 """
 
@@ -13,7 +14,15 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from deploy.tool_manager import handles
-from deploy.tool_manager.container import LABEL, LABEL_MANAGER, LABEL_POOL, LABEL_TENANT, LABEL_TOOL
+from deploy.tool_manager.container import (
+    LABEL,
+    LABEL_MANAGER,
+    LABEL_POOL,
+    LABEL_TENANT,
+    LABEL_TOOL,
+    ContainerLimits,
+    node_url,
+)
 from deploy.tool_manager.node import NodeSpec
 from deploy.tool_manager.store import NodeRecord
 
@@ -52,17 +61,28 @@ async def recover(manager: ToolManager) -> None:
         if c.id in known:
             continue
         labels = c.labels or {}
-        if labels.get(LABEL_POOL) == "1" or c.status != "running" or LABEL_TOOL not in labels:
+        env = dict(e.split("=", 1) for e in c.attrs["Config"]["Env"] if "=" in e)
+        port = int(env.get("TOOL_NODE_PORT", 0)) or None
+        owner: tuple[str, str] | None = None
+        if c.status == "running" and LABEL_TOOL in labels:
+            owner = labels[LABEL_TOOL], labels.get(LABEL_TENANT, "default")
+        elif c.status == "running" and labels.get(LABEL_POOL) == "1" and port:
+            # a pool-born node: its labels predate its tool, its server knows tool and tenant
+            owner = await asyncio.to_thread(_assigned, c, port)
+        if owner is None or manager.store.get(owner[1], owner[0]) is not None:
             await asyncio.to_thread(c.remove, force=True)
             continue
-        env = dict(e.split("=", 1) for e in c.attrs["Config"]["Env"] if "=" in e)
-        rec = NodeRecord(tenant_id=labels.get(LABEL_TENANT, "default"), tool_name=labels[LABEL_TOOL], name=c.name,
-                         image=c.attrs["Config"]["Image"], port=int(env.get("TOOL_NODE_PORT", 0)) or None,
-                         tool_cfg=_json(env.get("TOOL_CFG", "{}")), container_id=c.id)
+        rec = NodeRecord(tenant_id=owner[1], tool_name=owner[0], name=c.name, image=c.attrs["Config"]["Image"],
+                         port=port, tool_cfg=_json(env.get("TOOL_CFG", "{}")), container_id=c.id)
         if rec.port:
             manager.store.release_port(rec.port)
             manager.store.allocate_port(rec.name, rec.port, rec.port)
         await _adopt(manager, rec, c)
+    # ports of the previous run's pool nodes (or of nodes dropped above) are free again
+    names = {r.name for r in manager.store.all()}
+    for port, holder in manager.store.port_owners().items():
+        if holder not in names:
+            manager.store.release_port(port)
 
 
 async def _adopt(manager: ToolManager, rec: NodeRecord, container: Any) -> None:
@@ -76,8 +96,22 @@ async def _adopt(manager: ToolManager, rec: NodeRecord, container: Any) -> None:
         manager._set(rec, status="failed", message=f"could not adopt the container after a restart: {e}")
         return
     manager.nodes[(rec.tenant_id, rec.tool_name)] = node
+    manager._last_used[(rec.tenant_id, rec.tool_name)] = time.time()  # its last call is unknown: a fresh idle window
     manager._set(rec, status=state.status, url=state.url, message=state.message)
     log.info("adopted %s (%s)", rec.name, state.status)
+
+
+def _assigned(container: Any, port: int) -> tuple[str, str] | None:
+    """(tool, tenant) a pool-born node serves, asked from its ``/health``; None if unassigned."""
+    import httpx
+
+    try:
+        url = node_url(container, port, ContainerLimits())
+        health = httpx.get(f"{url}/health", timeout=2.0).json()
+    except Exception:  # noqa: BLE001  (no answer: not adoptable)
+        return None
+    tool, tenant = health.get("tool_name"), health.get("tenant_id")
+    return (str(tool), str(tenant)) if tool and tenant else None
 
 
 def _json(text: str) -> dict:
@@ -97,9 +131,9 @@ async def check_once(manager: ToolManager) -> None:
     for rec in manager.store.all():
         key = (rec.tenant_id, rec.tool_name)
         node = manager.nodes.get(key)
-        if rec.status != "running" or node is None:
+        if node is None or rec.status not in ("running", "exited"):
             continue
-        if now - manager._last_used.get(key, rec.last_used) > idle_after:
+        if rec.status == "running" and now - manager._last_used.get(key, rec.last_used) > idle_after:
             log.info("stopping %s: idle for more than %g min", rec.name, manager.config.idle_minutes)
             await manager.remove(rec.tenant_id, rec.tool_name)
             manager._set(rec, status="exited", message="stopped by the monitor after being idle", url=None, port=None)
@@ -111,7 +145,7 @@ async def check_once(manager: ToolManager) -> None:
             handles.release(node)
             manager.store.delete(rec.tenant_id, rec.tool_name)
             manager.store.release_port(rec.port)
-        elif state.status != "running":
+        elif state.status != rec.status:
             manager._set(rec, status=state.status, message=state.message)
 
 

@@ -74,7 +74,8 @@ class ToolNode:
             labels[LABEL_POOL] = "1"
         else:
             labels.update({LABEL_TOOL: spec.tool_name, LABEL_TENANT: spec.tenant_id or "default"})
-            env = {"TOOL_NAME": spec.tool_name, "TOOL_CFG": json.dumps(spec.tool_cfg)}
+            env = {"TOOL_NAME": spec.tool_name, "TOOL_CFG": json.dumps(spec.tool_cfg),
+                   "TOOL_TENANT_ID": spec.tenant_id or "default"}
         if not self.limits.network:
             ensure_internal_network(client)
         kwargs = run_kwargs(image=spec.image, name=spec.name, port=spec.port, limits=self.limits, labels=labels, env=env)
@@ -96,7 +97,8 @@ class ToolNode:
 
     def assign(self, name: str, tool_name: str, tenant_id: str, tool_cfg: dict[str, Any]) -> NodeState:
         """Give a pool node its tool and its name."""
-        r = self._http.post(f"{self.url}/assign", json={"tool_name": tool_name, "tool_cfg": tool_cfg})
+        r = self._http.post(f"{self.url}/assign",
+                            json={"tool_name": tool_name, "tool_cfg": tool_cfg, "tenant_id": tenant_id})
         if r.status_code != 200:
             raise RuntimeFailure(_detail(r))
         self.container.rename(name)

@@ -1,4 +1,4 @@
-"""SQLite records of tool nodes and their port allocations (``data_dir('tool_manager')``).
+"""SQLite records of tool nodes and their port allocations (``data_dir("tool_manager")/<manager_id>.db``).
 
 A restarted manager reads its nodes back from here, and a port stays allocated until its node is
 removed, so no port is handed out twice.

@@ -2,7 +2,8 @@
 ``POST /execute_tool {params, kwargs}``.
 
 The tool comes from ``TOOL_NAME`` and ``TOOL_CFG`` (JSON) at start. A pool node starts without
-them and is given its tool once by ``POST /assign`` (that is what makes a warm create fast).
+them and is given its tool (and its tenant) once by ``POST /assign`` (that is what makes a warm
+create fast); ``/health`` reports both, so a restarted manager can adopt a pool-born node.
 Each call runs in a worker thread under the per-call timeout (``tool_cfg['timeout']``).
 """
 
@@ -37,6 +38,7 @@ class ExecuteRequest(BaseModel):
 class AssignRequest(BaseModel):
     tool_name: str = Field(min_length=1)
     tool_cfg: dict[str, Any] = Field(default_factory=dict)
+    tenant_id: str | None = Field(default=None, description="whose node this becomes (reported by /health)")
 
 
 class NodeError(Exception):
@@ -50,12 +52,13 @@ class ToolHost:
 
     def __init__(self) -> None:
         self.tool: BaseTool | None = None
+        self.tenant_id: str | None = os.environ.get("TOOL_TENANT_ID") or None
         self.timeout = DEFAULT_TIMEOUT
         self.calls = 0
         self.last_call = time.time()
         self._lock = threading.Lock()
 
-    def assign(self, name: str, cfg: dict[str, Any]) -> None:
+    def assign(self, name: str, cfg: dict[str, Any], tenant_id: str | None = None) -> None:
         if self.tool is not None:
             raise NodeError(409, f"this node already serves '{self.tool.name}'")
         try:
@@ -71,6 +74,7 @@ class ToolHost:
         except (ConfigError, ToolError, TypeError, ValueError) as e:
             raise NodeError(400, f"bad tool_cfg for '{name}': {e}") from None
         self.timeout = timeout
+        self.tenant_id = tenant_id or self.tenant_id
 
     def require(self) -> BaseTool:
         if self.tool is None:
@@ -116,13 +120,14 @@ def create_app(tool_name: str | None = None, tool_cfg: dict[str, Any] | None = N
         return {
             "status": "ok",
             "tool_name": host.tool.name if host.tool else None,
+            "tenant_id": host.tenant_id,
             "calls": host.calls,
             "last_call": host.last_call,
         }
 
     @app.post("/assign")
     async def assign(req: AssignRequest) -> dict[str, Any]:
-        host.assign(req.tool_name, req.tool_cfg)
+        host.assign(req.tool_name, req.tool_cfg, req.tenant_id)
         return {"status": "ok", "tool_name": req.tool_name}
 
     @app.get("/tool_info")

@@ -119,3 +119,40 @@ def test_containers_are_hardened(manager_url: str, docker_client: Any) -> None:
         labels = attrs["Config"]["Labels"]
         assert labels["msagent.tenant"] == tenant and labels["msagent.tool"] == "calculator"
         c.post("/remove_tool", json={"tool_name": "calculator", "tenant_id": tenant})
+
+
+def test_agent_with_use_tool_api_runs_its_tools_in_nodes(manager_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed's ``RolePlay(..., use_tool_api=True)``: the agent's tool is a node reached through the
+    manager (URL and token from TOOL_MANAGER_SERVICE_URL / TOOL_MANAGER_AUTH)."""
+    from tool_service_helpers import TOKEN
+
+    from msagent.agents import RolePlay
+    from msagent.testing import FakeOpenAIServer, FakeReply
+    from msagent.tools.service_proxy import ToolServiceProxy
+
+    tenant = f"{SESSION}agent"
+    monkeypatch.setenv("TOOL_MANAGER_SERVICE_URL", manager_url)
+    monkeypatch.setenv("TOOL_MANAGER_AUTH", TOKEN)
+    replies = [FakeReply(text="", tool_calls=[{"name": "calculator", "arguments": {"expression": "6*7"}}]),
+               FakeReply(text="It is 42.")]
+    with FakeOpenAIServer(replies=replies) as server:
+        llm = {"model": "fake-model", "model_server": "openai", "api_base": server.base_url, "api_key": "sk-x"}
+        bot = RolePlay(function_list=["calculator"], llm=llm, use_tool_api=True, tenant_id=tenant)
+        try:
+            assert isinstance(bot.function_map["calculator"], ToolServiceProxy)
+            with client_for(manager_url) as c:  # the node exists before the first call
+                tools = c.get("/tools", params={"tenant_id": tenant}).json()["output"]["tools"]
+                assert tools == {f"calculator_{tenant}": "running"}
+            assert "".join(bot.run("6*7?")).endswith("It is 42.")
+            second = list(server.requests)[1]
+            assert [m["content"] for m in second["messages"] if m["role"] == "tool"] == ["42"]
+        finally:
+            bot.close()
+    with client_for(manager_url) as c:
+        assert c.post("/remove_tool", json={"tool_name": "calculator", "tenant_id": tenant}).status_code == 200
+    # without a reachable manager the agent cannot be built: a typed error, not a hang
+    monkeypatch.setenv("TOOL_MANAGER_SERVICE_URL", "http://127.0.0.1:9")
+    from msagent.errors import RuntimeFailure
+
+    with pytest.raises(RuntimeFailure, match="unreachable"):
+        RolePlay(function_list=["calculator"], use_tool_api=True, tenant_id=tenant)

@@ -46,7 +46,7 @@ class LocalManager:
         from deploy.tool_manager.app import create_app
         from deploy.tool_manager.config import ManagerConfig
 
-        self.config = ManagerConfig(token=TOKEN, backend="local", pool_size=0, **cfg)
+        self.config = ManagerConfig(**{"token": TOKEN, "backend": "local", "pool_size": 0, **cfg})
         self.app = create_app(self.config)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -61,6 +61,18 @@ class LocalManager:
             time.sleep(0.02)
         return self
 
+    @property
+    def manager(self) -> Any:
+        return self.app.state.manager
+
     def __exit__(self, *exc: Any) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+def wait_until(check: Any, what: str, seconds: float = 60.0) -> None:
+    """Wait for a condition (a bound on waiting, not a speed check)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"{what} did not happen within {seconds:g} s"
+        time.sleep(0.1)
