@@ -60,6 +60,9 @@ def to_tool_specs(tools: list[Any] | None, param: str = "tools") -> list[ToolSpe
             raise bad_request("parameters must be a JSON schema object or a list", f"{param}[{i}].function.parameters")
         if isinstance(params, dict) and not isinstance(params.get("properties", {}), dict):
             raise bad_request("parameters.properties must be an object", f"{param}[{i}].function.parameters")
+        required = params.get("required", []) if isinstance(params, dict) else []
+        if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+            raise bad_request("parameters.required must be a list of property names", f"{param}[{i}].function.parameters")
         try:
             specs.append(ToolSpec.from_any(raw))
         except (ValueError, ValidationError) as e:
@@ -73,6 +76,11 @@ def to_tool_specs(tools: list[Any] | None, param: str = "tools") -> list[ToolSpe
 
 def to_tool_choice(choice: ToolChoiceIn | None, specs: list[ToolSpec]) -> str:
     """'auto' | 'none' | 'required' | a tool name (checked against the given tools)."""
+    return choice_among(choice, [s.name for s in specs])
+
+
+def choice_among(choice: ToolChoiceIn | None, names: list[str]) -> str:
+    """``to_tool_choice`` for tools known by name only (the assistant's server-side tools)."""
     if choice is None:
         return "auto"
     if isinstance(choice, dict):
@@ -83,15 +91,15 @@ def to_tool_choice(choice: ToolChoiceIn | None, specs: list[ToolSpec]) -> str:
                 "tool_choice must be 'auto', 'none', 'required' or {'type': 'function', 'function': {'name': ...}}",
                 "tool_choice",
             ) from e
-        if name not in {s.name for s in specs}:
-            given = ", ".join(s.name for s in specs) or "none"
+        if name not in names:
+            given = ", ".join(names) or "none"
             raise bad_request(f"tool_choice names {name!r}, which is not among the given tools ({given})", "tool_choice")
         return name
     if choice not in ("auto", "none", "required"):
         raise bad_request(
             f"tool_choice {choice!r} is not one of 'auto', 'none', 'required' or a function object", "tool_choice"
         )
-    if choice == "required" and not specs:
+    if choice == "required" and not names:
         raise bad_request("tool_choice 'required' needs at least one tool in 'tools'", "tool_choice")
     return choice
 

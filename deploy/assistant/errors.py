@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -92,10 +93,20 @@ def from_exception(exc: BaseException) -> APIError:
     return APIError(500, f"internal error: {type(exc).__name__}: {exc}", code="internal_error", type="server_error")
 
 
+_LOCATIONS = ("body", "query", "path", "form", "header", "cookie")
+# pydantic puts the tried member of a union into ``loc`` ('str', 'list[str]', 'function-after[...]'):
+# a client's field names never look like these
+_UNION_TAG = re.compile(r"^(str|int|float|bool|dict|list|none)$|[\[\],]")
+
+
 def _loc_param(loc: tuple[Any, ...]) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "header")]
+    """``('body', 'messages', 0, 'role')`` -> ``messages[0].role``; only the first element is a
+    location (a field may itself be called ``query`` or ``body``)."""
+    parts = [str(p) for p in (loc[1:] if loc and loc[0] in _LOCATIONS else loc)]
     out = ""
     for p in parts:
+        if _UNION_TAG.search(p):
+            continue
         out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
     return out or None
 
@@ -109,10 +120,13 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None, s
         return f"the request body is not valid JSON: {first.get('ctx', {}).get('error', '')}", None, "invalid_json"
     param = _loc_param(tuple(first.get("loc", ())))
     if first.get("type") == "missing":
+        if param is None:
+            return "the request body is missing: send a JSON object", None, "missing_required_parameter"
         return f"missing required field {param!r}", param, "missing_required_parameter"
     msg = str(first.get("msg", "invalid value"))
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-    return f"invalid value for {param!r}: {msg}{more}", param, "invalid_value"
+    what = repr(param) if param else "the request body"
+    return f"invalid value for {what}: {msg}{more}", param, "invalid_value"
 
 
 def install(app: FastAPI) -> None:

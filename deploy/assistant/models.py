@@ -47,7 +47,9 @@ class ChatMessageIn(BaseModel):
         for part in self.content:
             if part.type not in ("text", "input_text"):
                 raise ValueError(f"content part type {part.type!r} is not supported; send text parts")
-            out.append(part.text or "")
+            if not isinstance(part.text, str):
+                raise ValueError("a text content part needs its 'text'")
+            out.append(part.text)
         return "".join(out)
 
 

@@ -50,6 +50,13 @@ def _envelope(r: httpx.Response, status: int = 400) -> dict[str, Any]:
         ({"model": "m", "messages": [{"role": "tool", "content": "42"}]}, "messages[0].tool_call_id", "tool_call_id"),
         ({"model": "m", "messages": USER, "temperature": 7}, "temperature", "temperature"),
         ({"model": "m", "messages": USER, "n": 3}, "n", "n"),
+        ({"model": "m", "messages": USER, "tools": [{"type": "function", "function": {"name": "a", "parameters": {"type": "object", "properties": {}, "required": "a"}}}]}, "tools[0].function.parameters", "required"),
+        ({"model": "m", "messages": [{"role": "user", "content": [{"type": "text"}]}]}, "messages[0].content", "text"),
+        ({"model": "m", "messages": [{"role": "user", "content": {"text": "x"}}]}, "messages[0].content", "string"),
+        ({"model": "m", "messages": USER, "tool_choice": 5}, "tool_choice", "tool_choice"),
+        ({"model": "m", "messages": USER, "stop": 5}, "stop", "stop"),
+        ({"model": "m", "messages": USER, "stream_options": "yes"}, "stream_options", "stream_options"),
+        ({"model": "m", "messages": [{"role": "user", "content": "x", "tool_calls": [{"function": {"name": "a"}}]}]}, "messages[0].tool_calls", "assistant"),
     ],
 )
 def test_bad_chat_request_is_400(scripted_url: str, body: dict, param: str, needle: str) -> None:
@@ -80,3 +87,22 @@ def test_unknown_route_and_method_use_the_envelope(scripted_url: str) -> None:
     _envelope(httpx.get(f"{scripted_url}/v1/nothing-here"), 404)
     _envelope(httpx.get(f"{scripted_url}/v1/chat/completions"), 405)
 
+
+
+@pytest.mark.parametrize(
+    ("content", "ctype", "needle"),
+    [
+        (b"[1, 2]", "application/json", "request body"),
+        (b"", "application/json", "request body"),
+        (b'"just a string"', "application/json", "request body"),
+    ],
+)
+def test_body_that_is_not_an_object_is_400(scripted_url: str, content: bytes, ctype: str, needle: str) -> None:
+    err = _envelope(httpx.post(f"{scripted_url}/v1/chat/completions", content=content, headers={"content-type": ctype}))
+    assert needle in err["message"] and "None" not in err["message"]
+
+
+def test_missing_query_parameter_names_it(scripted_url: str) -> None:
+    """A field called ``query`` in the query string is still named in ``param``."""
+    err = _envelope(httpx.get(f"{scripted_url}/v1/files/search", params={"uuid_str": "u"}))
+    assert err["param"] == "query" and "'query'" in err["message"]
