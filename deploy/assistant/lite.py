@@ -14,17 +14,24 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import ValidationError
 
 from deploy.assistant.chat import SSE_HEADERS
-from deploy.assistant.convert import to_messages
-from deploy.assistant.errors import from_exception
+from deploy.assistant.convert import choice_among, to_messages
+from deploy.assistant.errors import bad_request, from_exception
 from deploy.assistant.files import knowledge_error
 from deploy.assistant.models import AssistantRequest
 from deploy.assistant.services import Services, bearer_key, services
 from deploy.assistant.sse import DONE, sse
 from msagent.errors import ConfigError
-from msagent.knowledge import Passage, format_passages
+from msagent.knowledge import KnowledgeNotFoundError, Passage, format_passages
+from msagent.knowledge.store import check_name
+from msagent.llm.config import GenerationSettings
 from msagent.schemas import new_id
+
+# the server supplies these to the agent; a request may not override them through ``kwargs``
+RESERVED_KWARGS = ("query", "history", "knowledge", "generate_cfg")
+MAX_TURNS = 50
 
 router = APIRouter()
 
@@ -51,14 +58,66 @@ def _tools(body: AssistantRequest) -> list[Any]:
     return tools
 
 
+def _check_settings(settings: dict[str, Any], param: str) -> None:
+    """Generation settings are checked here, so a bad one is a 400 and not a failure mid-run."""
+    data = dict(settings)
+    if isinstance(data.get("stop"), str):
+        data["stop"] = [data["stop"]]
+    try:
+        GenerationSettings.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise bad_request(f"invalid value for {where!r}: {first.get('msg')}", f"{param}.{where}" if where else param) from e
+
+
+def _run_kwargs(body: AssistantRequest, tools: list[Any]) -> dict[str, Any]:
+    """The extra ``kwargs`` and ``tool_choice`` of the request, checked, as the agent takes them."""
+    kwargs = dict(body.kwargs)
+    for key in RESERVED_KWARGS:
+        if key in kwargs:
+            raise bad_request(f"kwargs may not set {key!r}: the server sets it from the request", f"kwargs.{key}")
+    if "max_turns" in kwargs:
+        turns = kwargs["max_turns"]
+        if isinstance(turns, bool) or not isinstance(turns, int) or not 1 <= turns <= MAX_TURNS:
+            raise bad_request(f"max_turns must be an integer from 1 to {MAX_TURNS}", "kwargs.max_turns")
+    _check_settings(body.llm_config.generate_config, "llm_config.generate_config")
+    _check_settings({k: v for k, v in kwargs.items() if k in GenerationSettings.model_fields}, "kwargs")
+    names = [t if isinstance(t, str) else str(t.get("name", "")) for t in tools]
+    choice = body.tool_choice if body.tool_choice is not None else kwargs.get("tool_choice")
+    if choice is not None:
+        kwargs["tool_choice"] = choice_among(choice, names)
+    return kwargs
+
+
+def _check_files(body: AssistantRequest, svc: Services) -> None:
+    """Every file named in ``files`` must have been uploaded for ``uuid_str``: none is skipped silently."""
+    try:
+        for name in body.files or []:
+            check_name(name)
+        uploaded = {f["name"] for f in svc.store.files(body.uuid_str)}
+        missing = [n for n in body.files or [] if n not in uploaded]
+        if missing:
+            raise KnowledgeNotFoundError(
+                f"no file {', '.join(map(repr, missing))} uploaded for uuid {body.uuid_str!r}; "
+                "upload it to /v1/files first",
+                field="files",
+            )
+    except ConfigError as e:
+        raise knowledge_error(e) from e
+
+
 @router.post("/v1/assistants/lite", response_model=None, summary="Run an assistant agent (tools, knowledge)")
 async def assistants_lite(
     body: AssistantRequest, request: Request, svc: Services = Depends(services)
 ) -> JSONResponse | StreamingResponse:
     messages = to_messages(body.messages)
     query, history = messages[-1].content, messages[:-1]
+    tools = _tools(body)
+    run_kwargs = _run_kwargs(body, tools)
     found: list[Passage] = []
     if body.use_knowledge:
+        await svc.threads.call(_check_files, body, svc)
         try:
             found = await svc.threads.call(
                 lambda: svc.store.search(body.uuid_str, query, files=body.files, budget=body.knowledge_budget)
@@ -68,7 +127,6 @@ async def assistants_lite(
     knowledge = format_passages(found)
     sources = [{"name": p.name, "seq": p.seq, "score": p.score} for p in found]
     llm = svc.models.get(_llm_config(body, svc, bearer_key(request)))
-    tools = _tools(body)
     cfg = body.agent_config
 
     def run() -> Iterator[str]:
@@ -77,7 +135,10 @@ async def assistants_lite(
         agent = RolePlay(
             function_list=tools, llm=llm, instruction=cfg.instruction, name=cfg.name, description=cfg.description
         )
-        return agent.run(query, history=history, knowledge=knowledge, **body.kwargs)
+        try:
+            yield from agent.run(query, history=history, knowledge=knowledge, **run_kwargs)
+        finally:
+            agent.close()  # the request's tools (kernels, clients) end with it
 
     request_id = new_id("req_")
     if not body.stream:

@@ -93,3 +93,41 @@ def test_bad_assistant_requests(lite: Lite) -> None:
     assert r.status_code == 400
     r = lite.post(messages=[{"role": "user", "content": "x"}], uuid_str="../etc", use_knowledge=True)
     assert r.status_code == 400 and r.json()["error"]["param"] == "uuid_str"
+
+
+@pytest.mark.parametrize(
+    ("more", "status", "param", "needle"),
+    [
+        ({"use_knowledge": True, "uuid_str": "nobody", "files": ["QA.pdf"]}, 404, "files", "QA.pdf"),
+        ({"use_knowledge": True, "files": ["../QA.txt"]}, 400, "files", "path"),
+        ({"kwargs": {"history": []}}, 400, "kwargs.history", "history"),
+        ({"kwargs": {"knowledge": "forged"}}, 400, "kwargs.knowledge", "knowledge"),
+        ({"kwargs": {"max_turns": "many"}}, 400, "kwargs.max_turns", "max_turns"),
+        ({"kwargs": {"temperature": "hot"}}, 400, "kwargs.temperature", "temperature"),
+        ({"llm_config": {"model": "m", "generate_config": {"top_p": "x"}}}, 400, "llm_config.generate_config.top_p", "top_p"),
+        ({"agent_config": {**AGENT, "tools": ["calculator"]}, "tool_choice": {"type": "function", "function": {"name": "web"}}}, 400, "tool_choice", "web"),
+        ({"tool_choice": "required"}, 400, "tool_choice", "at least one tool"),
+    ],
+)
+def test_bad_lite_inputs_are_4xx_before_the_model_is_called(lite: Lite, more: dict, status: int, param: str, needle: str) -> None:
+    r = lite.post(messages=[{"role": "user", "content": "x"}], **more)
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert set(err) == {"message", "type", "param", "code"}
+    assert err["param"] == param and needle in err["message"]
+    assert lite.fake.requests == []
+
+
+@pytest.mark.parametrize("lite", [CALC], indirect=True)
+def test_tool_choice_and_settings_reach_the_model(lite: Lite) -> None:
+    r = lite.post(
+        agent_config={**AGENT, "tools": ["calculator", "current_time"]},
+        messages=[{"role": "user", "content": "what is 6*7?"}],
+        tool_choice={"type": "function", "function": {"name": "calculator"}},
+        llm_config={"model": "m", "generate_config": {"seed": 11}},
+        kwargs={"temperature": 0.1},
+    )
+    assert r.status_code == 200, r.text
+    first = lite.fake.requests[0]
+    assert first["tool_choice"] == {"type": "function", "function": {"name": "calculator"}}
+    assert first["seed"] == 11 and first["temperature"] == 0.1
