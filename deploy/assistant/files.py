@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from deploy.assistant.errors import APIError, bad_request
 from deploy.assistant.services import Services, services
 from msagent.errors import ConfigError
-from msagent.knowledge import FileTooLargeError, KnowledgeNotFoundError
+from msagent.knowledge import FileTooLargeError, InvalidFileError, KnowledgeNotFoundError
 from msagent.knowledge.store import check_name, check_uuid
 from msagent.schemas import new_id
 
@@ -37,6 +37,8 @@ async def upload(
         loaded: list[tuple[str, bytes]] = []
         for f in files:
             name = check_name(f.filename or "")
+            if any(name == seen for seen, _ in loaded):
+                raise InvalidFileError(f"{name}: the same file name twice in one upload", field="files")
             data = await f.read(svc.config.max_upload_bytes + 1)
             if len(data) > svc.config.max_upload_bytes:
                 raise FileTooLargeError(

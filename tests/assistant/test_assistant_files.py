@@ -101,6 +101,12 @@ def test_bad_uploads_are_4xx(scripted_url: str, name: str, data: bytes, status: 
     assert httpx.get(f"{scripted_url}/v1/files", params={"uuid_str": "u2"}).json()["output"]["files"] == []
 
 
+def test_same_name_twice_in_one_upload_is_400(scripted_url: str) -> None:
+    r = _upload(scripted_url, "u4", ("a.txt", b"first", "text/plain"), ("a.txt", b"second", "text/plain"))
+    assert r.status_code == 400 and "twice" in r.json()["error"]["message"]
+    assert httpx.get(f"{scripted_url}/v1/files", params={"uuid_str": "u4"}).json()["output"]["files"] == []
+
+
 def test_bad_uuid_and_missing_fields(scripted_url: str) -> None:
     r = _upload(scripted_url, "../up", ("a.txt", b"hi", "text/plain"))
     assert r.status_code == 400 and r.json()["error"]["param"] == "uuid_str"
