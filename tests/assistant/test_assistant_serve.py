@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from deploy.assistant.serve_app import assistant_app, build
+from deploy.assistant.serve_app import assistant_app
 
 pytestmark = pytest.mark.ray
 
@@ -73,6 +74,20 @@ def test_chat_through_serve(serve_url: str) -> None:
     assert json.loads(args) == {"location": "北京"}
 
 
+def test_async_client_through_serve(serve_url: str) -> None:
+    async def main() -> tuple[Any, list[Any]]:
+        client = openai.AsyncOpenAI(base_url=f"{serve_url}/v1", api_key="empty", max_retries=0)
+        done = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "北京天气"}], tools=TOOLS)  # type: ignore[list-item]
+        stream = await client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "北京天气"}], tools=TOOLS, stream=True  # type: ignore[list-item]
+        )
+        return done, [chunk async for chunk in stream]
+
+    done, chunks = asyncio.run(main())
+    assert done.choices[0].message.tool_calls[0].function.name == "amap_weather"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["tool_calls"]
+
+
 def test_errors_and_docs_through_serve(serve_url: str) -> None:
     r = httpx.post(f"{serve_url}/v1/chat/completions", json={"model": "m", "messages": []})
     assert r.status_code == 400 and r.json()["error"]["param"] == "messages"
@@ -90,12 +105,37 @@ def test_files_through_serve(serve_url: str) -> None:
     assert found["output"]["passages"][0]["name"] == "ms.txt"
 
 
-def test_config_file_builder(tmp_path: Path) -> None:
+def test_config_file_deploys_through_serve(serve_port: int, tmp_path: Path) -> None:
+    """The Serve config file as ``serve run``/``serve deploy`` read it: the schema validates, the
+    import path resolves and Serve's own builder call makes an application, which then serves."""
     import yaml
+    from ray import serve
+    from ray._common.utils import import_attr
+    from ray.serve._private.api import call_user_app_builder_with_args_if_necessary
+    from ray.serve.schema import ServeDeploySchema
 
-    cfg: dict[str, Any] = yaml.safe_load((Path(__file__).parents[2] / "deploy/assistant/serve_config.yaml").read_text())
-    app = cfg["applications"][0]
-    assert app["import_path"] == "deploy.assistant.serve_app:build"
-    assert cfg["http_options"]["port"] == 31512
-    built = build({**app["args"], "num_replicas": 2, "native_tool_calling": "false"})
-    assert type(built).__name__ == "Application"
+    raw: dict[str, Any] = yaml.safe_load((Path(__file__).parents[2] / "deploy/assistant/serve_config.yaml").read_text())
+    schema = ServeDeploySchema.model_validate(raw)
+    assert schema.http_options.port == 31512
+    (app,) = schema.applications
+    assert app.import_path == "deploy.assistant.serve_app:build" and app.route_prefix == "/"
+    builder = import_attr(app.import_path)
+    # the file's args, plus what this test needs: a scripted back-end, a private knowledge dir
+    args = {
+        **app.args,
+        "model_server": "scripted",
+        "model": "scripted",
+        "llm_extra": {"replies": ["from the config file"], "cycle": True},
+        "knowledge_dir": str(tmp_path),
+        "native_tool_calling": "false",
+        "num_replicas": 1,
+    }
+    built = call_user_app_builder_with_args_if_necessary(builder, args)
+    serve.run(built, name="assistant-config", route_prefix="/assistant-config")
+    try:
+        url = f"http://127.0.0.1:{serve_port}/assistant-config"
+        r = httpx.post(f"{url}/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "hi"}]}, timeout=30)
+        assert r.status_code == 200, r.text
+        assert r.json()["choices"][0]["message"]["content"] == "from the config file"
+    finally:
+        serve.delete("assistant-config")
