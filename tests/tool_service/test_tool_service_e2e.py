@@ -77,8 +77,11 @@ def test_token_required(manager_url: str) -> None:
 def test_proxy_behaves_like_a_local_tool(manager_url: str) -> None:
     from tool_service_helpers import TOKEN
 
+    from msagent.errors import ConfigError
     from msagent.tools.service_proxy import ToolServiceProxy
 
+    with pytest.raises(ConfigError, match="refused the token"):
+        ToolServiceProxy("calculator", {}, tenant_id=f"{SESSION}px", url=manager_url, token="wrong")
     proxy = ToolServiceProxy("calculator", {}, tenant_id=f"{SESSION}px", url=manager_url, token=TOKEN)
     try:
         assert proxy.spec.name == "calculator" and "expression" in proxy.spec.parameters["properties"]

@@ -190,8 +190,10 @@ def test_token_from_environment_and_command_line(monkeypatch: pytest.MonkeyPatch
 
     from tool_service_helpers import free_port
 
-    from deploy.tool_manager.config import ManagerConfig
+    from deploy.tool_manager.config import DEFAULT_PORT, ManagerConfig
 
+    defaults = ManagerConfig()
+    assert (DEFAULT_PORT, defaults.port_start, defaults.idle_minutes) == (31511, 31513, 30.0)  # the seed's numbers
     monkeypatch.setenv("TOOL_MANAGER_TOKEN", "from-env")
     assert ManagerConfig.from_env().token == "from-env"
     assert ManagerConfig.from_env(token="from-flag").token == "from-flag"
@@ -224,3 +226,26 @@ def test_token_from_environment_and_command_line(monkeypatch: pytest.MonkeyPatch
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_network_only_when_asked_and_busy_host_ports_skipped(tool_image: str, docker_client: Any) -> None:
+    import socket
+
+    start, end = port_range(6)
+    tenant = f"{SESSION}net"
+    with socket.socket() as busy:  # another program holds the first port of the range
+        busy.bind(("127.0.0.1", start))
+        busy.listen()
+        with LocalManager(manager_id=f"{SESSION}net", default_image=tool_image, port_start=start, port_end=end) as m, \
+                client_for(m.url) as c:
+            _running(c, "calculator", tenant, tool_cfg={"network": True})
+            port = m.manager.store.get(tenant, "calculator").port
+            assert port == start + 1
+            host = docker_client.api.inspect_container(f"calculator_{tenant}")["HostConfig"]
+            assert host["NetworkMode"] == "bridge"  # asked for: a routed network, published on loopback only
+            assert host["PortBindings"] == {f"{port}/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
+            assert host["CapDrop"] == ["ALL"] and host["ReadonlyRootfs"] is True  # the rest stays hardened
+            r = c.post("/execute_tool", json={"tool_name": "calculator", "tenant_id": tenant,
+                                              "params": '{"expression": "6*7"}'})
+            assert r.json()["output"] == "42", r.text
+            assert c.post("/remove_tool", json={"tool_name": "calculator", "tenant_id": tenant}).status_code == 200
