@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
@@ -9,6 +10,8 @@ from typing import Any, ClassVar
 from msagent.llm.config import GenerationSettings, LLMConfig
 from msagent.llm.events import FinishEvent, LLMEvent, TextDelta, ToolCallEvent, Usage, UsageEvent
 from msagent.schemas import Message, ToolCall, ToolSpec
+
+log = logging.getLogger(__name__)
 
 # 'auto' | 'none' | 'required' | the name of one tool
 ToolChoice = str
@@ -61,7 +64,10 @@ class ChatModel(ABC):
         prompt = protocol.build_messages(list(messages), specs, tool_choice, parallel_tool_calls)
         gen = gen.merged(stop=[*(gen.stop or []), *protocol.stop_words])
         raw = self._chat(prompt, [], stream, gen, "none", parallel_tool_calls)
-        return _limit_calls(protocol.parse(raw), parallel_tool_calls)
+        events = protocol.parse(raw)
+        if tool_choice not in ("auto", "required"):
+            events = _only_named(events, tool_choice)
+        return _limit_calls(events, parallel_tool_calls)
 
     def chat_text(self, messages: Sequence[Message], **settings: Any) -> str:
         """The whole reply text of a tool-less, non-streaming call."""
@@ -91,6 +97,23 @@ def _limit_calls(events: Iterator[LLMEvent], parallel_tool_calls: bool) -> Itera
             seen += 1
             if not parallel_tool_calls and seen > 1:
                 continue
+        yield event
+
+
+def _only_named(events: Iterator[LLMEvent], name: str) -> Iterator[LLMEvent]:
+    """A prompt can only ask for the named tool; calls to any other are dropped here so the caller
+    gets what ``tool_choice`` promised (a native back-end enforces it on the server)."""
+    kept = dropped = 0
+    for event in events:
+        if isinstance(event, ToolCallEvent):
+            if event.call.function.name != name:
+                dropped += 1
+                log.info("tool_choice names %r: dropped the model's call to %r", name, event.call.function.name)
+                continue
+            event = event.model_copy(update={"index": kept})
+            kept += 1
+        elif isinstance(event, FinishEvent) and event.reason == "tool_calls" and dropped and not kept:
+            event = FinishEvent(reason="stop")
         yield event
 
 

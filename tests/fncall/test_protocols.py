@@ -295,3 +295,19 @@ def test_keywords_inside_arguments_do_not_end_the_call() -> None:
             ("calculator", '{"expression": "1"}'),
         ]
         assert got.text == ""
+
+
+@pytest.mark.parametrize("protocol", ["react", "qwen"])
+def test_named_tool_choice_keeps_only_that_tool(protocol: str) -> None:
+    """A prompt cannot force the named tool, so calls to other tools are dropped, as OpenAI promises."""
+    named = chat(protocol, TEXTS[protocol], tool_choice="calculator")
+    assert [c.function.name for c in named.tool_calls] == ["calculator"]
+    assert json.loads(named.tool_calls[0].function.arguments) == {"expression": "2+2"}
+    assert named.finish_reason == "tool_calls"
+    other = ChatResult.collect(
+        model(protocol, TEXTS[protocol].split("\n", 1)[0] + "\n" + TEXTS[protocol].split("\n")[1] + "\n"
+              + TEXTS[protocol].split("\n")[2]).chat(USER, tools=TOOLS, tool_choice="calculator")
+    )  # fmt: skip
+    assert other.tool_calls == [] and other.finish_reason == "stop"
+    events = list(model(protocol, TEXTS[protocol]).chat(USER, tools=TOOLS, tool_choice="calculator"))
+    assert [e.index for e in events if isinstance(e, ToolCallEvent)] == [0]
