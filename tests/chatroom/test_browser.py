@@ -114,6 +114,21 @@ def test_pick_a_story_and_a_role_talk_in_turn(chromium: Any, port: int, artifact
         page.wait_for_selector("#say textarea[disabled]")
         page.wait_for_selector(SAY_ENABLED)
         assert "Ines" not in [role for role, _ in _messages(page)], "a restart starts an empty room"
+
+        # the user opens: the turn is theirs at once, nobody speaks first, the topic is offered
+        page.click("#opener input")
+        page.locator("#opener [role=option]", has_text="Ines").click()
+        page.fill("#topic textarea", "Who rang the bell at midnight?")
+        page.click("#restart")
+        page.wait_for_function("document.querySelector('#say textarea').value.startsWith('Who rang the bell')")
+        page.wait_for_selector(SAY_ENABLED)
+        assert _messages(page) == []
+        page.press("#say textarea", "Enter")
+        page.wait_for_selector('#room .msg[data-role="Ines"]')
+        page.wait_for_selector(SAY_ENABLED)
+        opened = _messages(page)
+        assert opened[0] == ["Ines", "Who rang the bell at midnight?"]
+        assert len(opened) >= 2 and opened[1][0] != "Ines", "the others answer the user's opening"
         page.click("#back")
         page.wait_for_selector("#story-page", state="visible")
         deadline = time.monotonic() + 10

@@ -141,3 +141,23 @@ def test_model_actor_dying_mid_reply_is_shown_and_the_room_recovers(ray_cluster:
         assert any(line.role == "Tomas" and line.text for line in after)
     finally:
         room.close()
+
+
+@pytest.mark.local_model
+def test_model_warmup_shows_progress_then_ready_or_a_visible_failure(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What the room's header says while the local model loads, once it is loaded, and when it cannot load."""
+    from apps.chatroom.models import ModelWarmup
+
+    # a context size no other test uses: a fresh engine that really has to load
+    warmup = ModelWarmup({"model_server": "local", "n_ctx": 1536}, remote=False).start()
+    assert warmup.state in ("loading", "ready")
+    if warmup.state == "loading":
+        assert "SmolLM2-135M-Instruct (local, offline) - loading..." in warmup.status_markdown()
+    assert warmup.wait(120)
+    assert warmup.state == "ready", warmup.detail
+    assert "- ready (loaded in" in warmup.status_markdown()
+
+    broken = ModelWarmup({"model_server": "local", "model": str(tmp_path / "gone.gguf")}, remote=False).start()
+    assert broken.wait(30)
+    assert broken.state == "failed"
+    assert "failed to load:" in broken.status_markdown() and "gone.gguf does not exist" in broken.status_markdown()
