@@ -18,7 +18,7 @@ from deploy.tool_manager import handles
 from deploy.tool_manager.config import ManagerConfig
 from deploy.tool_manager.container import ContainerLimits
 from deploy.tool_manager.errors import ManagerError, not_ready
-from deploy.tool_manager.node import NodeSpec
+from deploy.tool_manager.node import NodeSpec, NodeState
 from deploy.tool_manager.pool import WarmPool
 from deploy.tool_manager.store import NodeRecord, NodeStore
 from msagent.errors import ConfigError, MsagentError
@@ -172,21 +172,49 @@ class ToolManager:
             rec = self.record(tenant_id, tool_name)
         node = self.nodes.get((tenant_id, tool_name))
         if rec.status == "running" and node is not None:
-            state = await handles.call(node, "state")
+            state = await self._node_state(rec, node)
             if state.status != "running":
                 rec = self._set(rec, status=state.status, message=state.message)
         elif rec.status == "running":
             rec = self._set(rec, status="exited", message="no node holds this record")
         return rec
 
+    async def _node_state(self, rec: NodeRecord, node: Any) -> NodeState:
+        """The node's view of its container. A node whose actor died (its container lives on) is
+        replaced by a new actor adopting the container; Docker not answering is a 503."""
+        try:
+            return await handles.call(node, "state")
+        except MsagentError as e:
+            raise ManagerError(503, getattr(e, "message", str(e))) from None
+        except Exception as e:  # noqa: BLE001  (the actor is gone: RayActorError and kin)
+            log.warning("the node actor of %s died (%s); adopting its container again", rec.name, type(e).__name__)
+        from deploy.tool_manager.monitor import adopt
+
+        self.nodes.pop((rec.tenant_id, rec.tool_name), None)
+        handles.release(node)
+        if rec.container_id:
+            await adopt(self, rec, rec.container_id)
+        fresh = self.nodes.get((rec.tenant_id, rec.tool_name))
+        if fresh is None:
+            stored = self.store.get(rec.tenant_id, rec.tool_name)
+            return NodeState(status=stored.status if stored else "exited",
+                             message=stored.message if stored else "the node's actor died")
+        return await handles.call(fresh, "state")
+
     async def remove(self, tenant_id: str, tool_name: str) -> NodeRecord:
         rec = self.record(tenant_id, tool_name)
         node = self.nodes.pop((tenant_id, tool_name), None)
+        removed = False
         if node is not None:
             try:
                 await handles.call(node, "remove")
+                removed = True
+            except Exception as e:  # noqa: BLE001  (a dead actor: remove its container here)
+                log.warning("the node of %s could not remove its container (%s)", rec.name, type(e).__name__)
             finally:
                 handles.release(node)
+        if not removed and rec.container_id:
+            await asyncio.to_thread(_remove_container, rec.container_id)
         self.store.release_port(rec.port)
         self.store.delete(tenant_id, tool_name)
         self._last_used.pop((tenant_id, tool_name), None)
@@ -282,3 +310,20 @@ def _host_port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _remove_container(container_id: str) -> None:
+    """Remove a node's container without its node; Docker down is a 503 (the record stays)."""
+    import docker.errors
+
+    from deploy.tool_node.image import docker_client
+
+    try:
+        docker_client().containers.get(container_id).remove(force=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as e:
+        if e.status_code != 409:  # 409: its removal is already in progress
+            raise ManagerError(502, f"Docker could not remove container {container_id[:12]}: {e.explanation}") from None
+    except MsagentError as e:
+        raise ManagerError(503, e.message) from None

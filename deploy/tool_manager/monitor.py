@@ -23,6 +23,7 @@ from deploy.tool_manager.container import (
     ContainerLimits,
     node_url,
 )
+from deploy.tool_manager.errors import ManagerError
 from deploy.tool_manager.node import NodeSpec
 from deploy.tool_manager.store import NodeRecord
 
@@ -56,7 +57,7 @@ async def recover(manager: ToolManager) -> None:
                 manager.store.release_port(rec.port)
             continue
         known.add(c.id)
-        await _adopt(manager, rec, c)
+        await adopt(manager, rec, c.id)
     for c in containers:
         if c.id in known:
             continue
@@ -77,7 +78,7 @@ async def recover(manager: ToolManager) -> None:
         if rec.port:
             manager.store.release_port(rec.port)
             manager.store.allocate_port(rec.name, rec.port, rec.port)
-        await _adopt(manager, rec, c)
+        await adopt(manager, rec, c.id)
     # ports of the previous run's pool nodes (or of nodes dropped above) are free again
     names = {r.name for r in manager.store.all()}
     for port, holder in manager.store.port_owners().items():
@@ -85,12 +86,13 @@ async def recover(manager: ToolManager) -> None:
             manager.store.release_port(port)
 
 
-async def _adopt(manager: ToolManager, rec: NodeRecord, container: Any) -> None:
+async def adopt(manager: ToolManager, rec: NodeRecord, container_id: str) -> None:
+    """A new node (actor) for ``rec`` owning its existing container."""
     spec = NodeSpec(name=rec.name, image=rec.image, port=rec.port or 0, manager_id=manager.config.manager_id,
                     tool_name=rec.tool_name, tenant_id=rec.tenant_id, tool_cfg=rec.tool_cfg)
     node = handles.new_node(spec, manager.config.backend)
     try:
-        state = await handles.call(node, "adopt", container.id)
+        state = await handles.call(node, "adopt", container_id)
     except Exception as e:  # noqa: BLE001
         handles.release(node)
         manager._set(rec, status="failed", message=f"could not adopt the container after a restart: {e}")
@@ -138,11 +140,16 @@ async def check_once(manager: ToolManager) -> None:
             await manager.remove(rec.tenant_id, rec.tool_name)
             manager._set(rec, status="exited", message="stopped by the monitor after being idle", url=None, port=None)
             continue
-        state = await handles.call(node, "state")
+        try:
+            state = await manager._node_state(rec, node)
+        except ManagerError as e:  # Docker does not answer: look again next pass
+            log.warning("monitor: %s", e.message)
+            continue
         if state.message == "the container is gone":
             log.info("dropping %s: its container vanished", rec.name)
-            manager.nodes.pop(key, None)
-            handles.release(node)
+            gone = manager.nodes.pop(key, None)  # the node now holding it (a dead actor is replaced)
+            if gone is not None:
+                handles.release(gone)
             manager.store.delete(rec.tenant_id, rec.tool_name)
             manager.store.release_port(rec.port)
         elif state.status != rec.status:

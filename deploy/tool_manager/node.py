@@ -143,6 +143,9 @@ class ToolNode:
             self.container.reload()
         except docker.errors.NotFound:
             return NodeState(status="exited", container_id=self.container.id, message="the container is gone")
+        except Exception as e:  # noqa: BLE001  (the engine does not answer)
+            raise RuntimeFailure(f"Docker does not answer about {self.spec.name} ({type(e).__name__}); is it "
+                                 "running? bash deploy/setup/docker_engine.sh") from None
         status = self.container.status
         cid = self.container.id
         if status == "running":

@@ -16,8 +16,16 @@ def docker_client() -> Iterator[Any]:
 
     client = connect()
     yield client
-    for c in session_containers(client):
-        c.remove(force=True)
+    import docker.errors
+
+    for cid in session_containers(client):
+        try:
+            client.api.remove_container(cid, force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as e:
+            if e.status_code != 409:  # 409: being removed already
+                raise
 
 
 @pytest.fixture(scope="session")

@@ -159,3 +159,52 @@ def test_agent_with_use_tool_api_runs_its_tools_in_nodes(manager_url: str, monke
 
     with pytest.raises(RuntimeFailure, match="unreachable"):
         RolePlay(function_list=["calculator"], use_tool_api=True, tenant_id=tenant)
+
+
+def test_a_dead_node_actor_is_replaced_and_its_container_still_removed(
+        ray_cluster: None, tool_image: str, docker_client: Any, tmp_path: Any) -> None:
+    import asyncio
+
+    import ray
+    from tool_service_helpers import port_range, wait_until
+
+    from deploy.tool_manager.config import ManagerConfig
+    from deploy.tool_manager.manager import ToolManager
+
+    def killed(actor: Any) -> None:
+        ray.kill(actor, no_restart=True)
+
+        def dead() -> bool:
+            try:
+                ray.get(actor.state.remote(), timeout=10)
+            except ray.exceptions.RayActorError:
+                return True
+            return False
+
+        wait_until(dead, "the actor dying")  # ray.kill is asynchronous
+
+    start, end = port_range(7)
+    tenant = f"{SESSION}actor"
+    cfg = ManagerConfig(manager_id=f"{SESSION}actor", default_image=tool_image, port_start=start, port_end=end,
+                        pool_size=0, backend="ray", db_path=str(tmp_path / "m.db"))
+
+    async def scenario() -> None:
+        m = ToolManager(cfg)
+        await m.start()
+        try:
+            await m.create(tenant, "calculator", {}, None)
+            assert (await m.status(tenant, "calculator", 60)).status == "running"
+            old = m.nodes[(tenant, "calculator")]
+            await asyncio.to_thread(killed, old)
+            # the container outlives its actor: a new actor adopts it
+            assert (await m.status(tenant, "calculator")).status == "running"
+            assert m.nodes[(tenant, "calculator")] is not old
+            assert await m.execute(tenant, "calculator", '{"expression": "6*7"}', {}) == "42"
+            await asyncio.to_thread(killed, m.nodes[(tenant, "calculator")])
+            await m.remove(tenant, "calculator")  # without a live actor, the manager removes the container
+            assert m.store.all() == [] and m.store.port_owners() == {}
+        finally:
+            await m.close()
+
+    asyncio.run(scenario())
+    assert not [c for c in docker_client.containers.list(all=True) if c.name == f"calculator_{tenant}"]

@@ -20,15 +20,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def session_containers(client: Any) -> list[Any]:
-    found = client.containers.list(all=True, filters={"label": "msagent.tool-node=1"})
-    return [c for c in found if (c.labels or {}).get("msagent.manager", "").startswith(SESSION)]
+def session_containers(client: Any) -> list[str]:
+    """Ids of the containers this session's managers started (one list call: no per-container
+    inspect that could race with a removal)."""
+    found = client.api.containers(all=True, filters={"label": "msagent.tool-node=1"})
+    return [c["Id"] for c in found if (c.get("Labels") or {}).get("msagent.manager", "").startswith(SESSION)]
 
 
 def port_range(slot: int) -> tuple[int, int]:
     """A port range for this session and slot, away from the default 31513.. so that other
     sessions on the machine do not collide."""
-    base = 33000 + (int(SESSION[1:], 16) % 400) * 40 + slot * 10
+    assert 0 <= slot < 10
+    base = 33000 + (int(SESSION[1:], 16) % 300) * 100 + slot * 10
     return base, base + 9
 
 
