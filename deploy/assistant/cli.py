@@ -33,6 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--api-key", default=None, help="back-end key (default: OPENAI_API_KEY / DASHSCOPE_API_KEY)")
     p.add_argument("--model", default=None, help="model used when a request names none")
     p.add_argument("--prompt-fncall", action="store_true", help="function calling through the ReAct prompt, not natively")
+    p.add_argument("--use-tool-api", action="store_true",
+                   help="run assistants/lite tools in tool-node containers through the tool manager "
+                        "(TOOL_MANAGER_SERVICE_URL, token in TOOL_MANAGER_AUTH)")
+    p.add_argument("--tool-manager-url", default=None, help="the tool manager (default TOOL_MANAGER_SERVICE_URL or :31511)")
+    p.add_argument("--tool-tenant-id", default=None, help="tenant of the tool nodes this server creates (default 'default')")
     p.add_argument("--uvicorn", action="store_true", help="run under plain uvicorn instead of Ray Serve (debugging)")
     p.add_argument("--num-replicas", type=int, default=1, help="Serve replicas (default 1)")
     p.add_argument("--ray-address", default=None, help="join this Ray cluster (default: start a local one)")
@@ -49,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         model=args.model,
         native_tool_calling=False if args.prompt_fncall else None,
+        use_tool_api=True if args.use_tool_api else None,
+        tool_manager_url=args.tool_manager_url,
+        tool_tenant_id=args.tool_tenant_id,
     )
     if args.api_base and not args.model_server and not os.environ.get("MODEL_SERVER"):
         config.model_server = "openai"  # a base URL means an OpenAI-compatible server

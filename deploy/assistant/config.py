@@ -31,6 +31,15 @@ class AssistantConfig(BaseModel):
     max_upload_bytes: int = 20 * 1024 * 1024
     knowledge_dir: str | None = None
     worker_threads: int = 64
+    # assistants/lite runs its tools in tool-node containers through the tool manager
+    use_tool_api: bool = False
+    tool_manager_url: str | None = None  # default: TOOL_MANAGER_SERVICE_URL, then http://localhost:31511
+    tool_manager_token: str | None = Field(default=None, repr=False)  # default: TOOL_MANAGER_AUTH
+    tool_tenant_id: str = "default"
+
+    def tool_api(self) -> dict[str, Any]:
+        """ToolServiceProxy options for the agents this server builds."""
+        return {k: v for k, v in (("url", self.tool_manager_url), ("token", self.tool_manager_token)) if v}
 
     @classmethod
     def from_env(cls, **overrides: Any) -> AssistantConfig:

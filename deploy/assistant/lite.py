@@ -18,12 +18,12 @@ from pydantic import ValidationError
 
 from deploy.assistant.chat import SSE_HEADERS
 from deploy.assistant.convert import choice_among, to_messages
-from deploy.assistant.errors import bad_request, from_exception
+from deploy.assistant.errors import APIError, bad_request, from_exception
 from deploy.assistant.files import knowledge_error
 from deploy.assistant.models import AssistantRequest
 from deploy.assistant.services import Services, bearer_key, services
 from deploy.assistant.sse import DONE, sse
-from msagent.errors import ConfigError
+from msagent.errors import ConfigError, RuntimeFailure, ToolTimeoutError
 from msagent.knowledge import KnowledgeNotFoundError, Passage, format_passages
 from msagent.knowledge.store import check_name
 from msagent.llm.config import GenerationSettings
@@ -107,6 +107,22 @@ def _check_files(body: AssistantRequest, svc: Services) -> None:
         raise knowledge_error(e) from e
 
 
+def _build_agent(cls: type, svc: Services, **kwargs: Any) -> Any:
+    """The request's agent; with ``use_tool_api`` its tools start as tool-node containers, and the
+    tool service's failures are answered like a back-end's (its 4xx stay 4xx, the rest 502/504)."""
+    if not svc.config.use_tool_api:
+        return cls(**kwargs)
+    try:
+        return cls(**kwargs, use_tool_api=True, tenant_id=svc.config.tool_tenant_id, tool_api=svc.config.tool_api())
+    except ToolTimeoutError as e:
+        raise APIError(504, f"tool service: {e.message}", code="tool_service_timeout", type="api_error") from e
+    except RuntimeFailure as e:
+        status = e.details.get("status_code")
+        if isinstance(status, int) and 400 <= status < 500:
+            raise APIError(400, f"tool service: {e.message}", param="agent_config.tools", code="tool_service_refused") from e
+        raise APIError(502, f"tool service: {e.message}", code="tool_service_unavailable", type="api_error") from e
+
+
 @router.post("/v1/assistants/lite", response_model=None, summary="Run an assistant agent (tools, knowledge)")
 async def assistants_lite(
     body: AssistantRequest, request: Request, svc: Services = Depends(services)
@@ -132,9 +148,10 @@ async def assistants_lite(
     def run() -> Iterator[str]:
         from msagent.agents import RolePlay
 
-        agent = RolePlay(
-            function_list=tools, llm=llm, instruction=cfg.instruction, name=cfg.name, description=cfg.description
-        )
+        agent = _build_agent(
+            RolePlay, svc, function_list=tools, llm=llm, instruction=cfg.instruction, name=cfg.name,
+            description=cfg.description,
+        )  # fmt: skip
         try:
             yield from agent.run(query, history=history, knowledge=knowledge, **run_kwargs)
         finally:

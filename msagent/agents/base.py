@@ -29,6 +29,7 @@ class Agent(ABC):
         storage_path: str | None = None,
         use_tool_api: bool = False,
         tenant_id: str = "default",
+        tool_api: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         self.llm: ChatModel | None = get_chat_model(llm) if llm is not None else None
@@ -38,6 +39,8 @@ class Agent(ABC):
         self.storage_path = storage_path
         self.use_tool_api = use_tool_api
         self.tenant_id = tenant_id
+        # ToolServiceProxy options with use_tool_api (url, token, tool_image, start_timeout, call_timeout)
+        self.tool_api = dict(tool_api or {})
         self.extra_kwargs: dict[str, Any] = dict(kwargs)
         self.function_map: dict[str, BaseTool] = {}
         try:
@@ -69,7 +72,7 @@ class Agent(ABC):
         if self.use_tool_api:
             from msagent.tools.service_proxy import ToolServiceProxy  # needs the tool manager
 
-            return ToolServiceProxy(name, cfg, tenant_id=self.tenant_id)
+            return ToolServiceProxy(name, cfg, tenant_id=self.tenant_id, **self.tool_api)
         return get_tool(name, cfg)
 
     @property

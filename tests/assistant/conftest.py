@@ -2,44 +2,30 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import uvicorn
 
 from deploy.assistant.app import create_app
 from deploy.assistant.config import AssistantConfig
+from msagent.testing.asgi import free_port as asgi_free_port
+from msagent.testing.asgi import uvicorn_thread
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return asgi_free_port()
 
 
 @contextmanager
 def running(config: AssistantConfig) -> Iterator[str]:
     """Serve a fresh app for ``config``; yields its base URL (``http://127.0.0.1:<port>``)."""
     app = create_app(config)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with uvicorn_thread(app) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         app.state.services.close()
 
 
