@@ -15,7 +15,7 @@ model answers; ON = ``user_response`` is published as is, without the model; TER
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 from environment.routing import normalize_send_to
 from msagent.errors import ConfigError, NoEnvironmentError
 from msagent.runtime.calls import call
+from msagent.runtime.fanout import read_ahead
 from msagent.runtime.ids import Role
 from msagent.schemas import Message, SendTo
 
@@ -152,7 +153,12 @@ class AgentEnvMixin:
             yield f"{self._role}: {reply}"
         else:
             history = list(self._env_history) if self._use_history else None
-            for chunk in self.run(prompt, history=history, **kwargs):  # type: ignore[attr-defined]
+            chunks: Iterable[Any] = self.run(prompt, history=history, **kwargs)  # type: ignore[attr-defined]
+            if self._remote:
+                # an actor: the model streams in its own thread, so yielding frames to Ray
+                # does not slow it down (frames are unchanged)
+                chunks = read_ahead(chunks, name=f"model-{self._role}")
+            for chunk in chunks:
                 text = chunk if isinstance(chunk, str) else str(chunk)
                 reply += text
                 yield f"{self._role}: {text}"

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from msagent.runtime.calls import is_actor, iter_call
 
 _DONE = object()
+T = TypeVar("T")
 
 
 def fan_out(targets: Sequence[Any], method: str, kwargs_list: Sequence[dict[str, Any]]) -> Iterator[Any]:
@@ -88,3 +89,44 @@ def _unwrap(error: BaseException) -> BaseException:
     """Ray wraps an actor's exception in RayTaskError; give back ours when it is there."""
     cause = getattr(error, "cause", None)
     return cause if isinstance(cause, BaseException) else error
+
+
+def read_ahead(items: Iterable[T], name: str = "read-ahead") -> Iterator[T]:
+    """``items``, produced by a thread of their own and handed over as soon as each exists.
+
+    A model that streams from the same thread that yields Ray streaming-generator items is slowed
+    by each yield (serialization, a report to the owner): 50 tokens cost the whole round their
+    sum. With the producer in its own thread the model keeps its pace and the consumer only takes
+    items that are already there; nothing is held back or merged, so frames stay token by token.
+    Closing the iterator early stops the producer at its next item (and closes ``items``).
+    """
+    out: queue.Queue[tuple[str, Any]] = queue.Queue()
+    stop = threading.Event()
+
+    def produce() -> None:
+        source = iter(items)
+        try:
+            for item in source:
+                out.put(("item", item))
+                if stop.is_set():
+                    break
+        except BaseException as e:  # re-raised in the consumer
+            out.put(("error", e))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+            out.put(("done", _DONE))
+
+    threading.Thread(target=produce, daemon=True, name=name).start()
+    try:
+        while True:
+            kind, value = out.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
