@@ -1,7 +1,10 @@
 """Tool service benchmark: execute_tool through the manager vs straight to the node (overhead
 p50/p99), and create -> running cold and from the warm pool. One table, one run.
 
-    python benchmarks/bench_tool_service.py [--calls 300] [--creates 3]
+    python benchmarks/bench_tool_service.py [--calls 300] [--creates 3] [--ingress haproxy|proxy]
+
+Serve runs with the ingress `msagent serve tool-manager` uses (HAProxy, deploy/serve_env.py) unless
+`--ingress proxy` asks for Serve's default Python proxy.
 
 Needs Docker and the tool-node image (built here if missing). Starts a private Ray + Serve and a
 manager with its own label, port range and data dir; removes its containers at the end.
@@ -79,7 +82,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=300)
     ap.add_argument("--creates", type=int, default=3)
+    ap.add_argument("--ingress", choices=["haproxy", "proxy"], default="haproxy")
     args = ap.parse_args()
+    if args.ingress == "haproxy":
+        from deploy.serve_env import use_fast_serve_env
+
+        use_fast_serve_env()  # before Ray starts, as the CLI does
     os.environ.setdefault("MSAGENT_DATA_DIR", tempfile.mkdtemp(prefix="msagent-bench-"))
     import ray
     import uvicorn
@@ -129,7 +137,7 @@ def main() -> None:
 
         rows += [
             ("execute_tool direct to node p50 / p99", f"{pct(raw, 50):.2f} / {pct(raw, 99):.2f} ms"),
-            ("execute_tool via manager (Ray Serve) p50 / p99", f"{pct(via, 50):.2f} / {pct(via, 99):.2f} ms"),
+            (f"execute_tool via manager (Ray Serve, {args.ingress}) p50 / p99", f"{pct(via, 50):.2f} / {pct(via, 99):.2f} ms"),
             ("  overhead (Serve) p50 / p99  [goal p50 <= 3 ms]", f"{ov(via, raw, 50)} / {ov(via, raw, 99)}"),
             ("execute_tool via manager (uvicorn) p50 / p99", f"{pct(uvia, 50):.2f} / {pct(uvia, 99):.2f} ms"),
             ("  overhead (uvicorn) p50 / p99", f"{ov(uvia, uraw, 50)} / {ov(uvia, uraw, 99)}"),

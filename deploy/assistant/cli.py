@@ -8,15 +8,7 @@ import os
 import sys
 
 from deploy.assistant.config import DEFAULT_PORT
-
-# The fastest Serve set-up the benchmark found (benchmarks/bench_assistant.py); these must be in
-# the environment before Ray starts, and an explicit value in the environment wins.
-# HAProxy in front of the replicas' direct ingress answered a bare request in ~1 ms where the
-# default Python proxy took ~6 ms on the same machine.
-FAST_SERVE_ENV = {
-    "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
-    "RAY_SERVE_ENABLE_HA_PROXY": "1",
-}
+from deploy.serve_env import use_fast_serve_env
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if args.num_replicas < 1:
         sys.stderr.write("error: --num-replicas must be at least 1\n")
         return 2
-    for key, value in FAST_SERVE_ENV.items():
-        os.environ.setdefault(key, value)
+    use_fast_serve_env()
     import ray
     from ray import serve
 

@@ -49,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
         uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
         return 0
+    from deploy.serve_env import use_fast_serve_env
+
+    use_fast_serve_env()  # before Ray starts
     import ray
     from ray import serve
 
