@@ -32,7 +32,7 @@ from typing import Any
 from environment.env import Environment
 from environment.routing import normalize_send_to
 from msagent.errors import AgentDisabledError, ConfigError, DuplicateRoleError, UnknownRoleError
-from msagent.runtime.calls import call, call_many, is_actor, iter_call
+from msagent.runtime.calls import Pending, call, call_async, call_many, is_actor, iter_call
 from msagent.runtime.component import create_component, kill_component
 from msagent.runtime.fanout import fan_out
 from msagent.runtime.ids import ComponentId
@@ -83,6 +83,9 @@ class TaskCenter:
         self._policy: SpeakerPolicy = get_policy(policy)
         self._waiting: list[str] = []
         self._stop_reason = ""
+        # reads started together while a policy chooses speakers (see _choose); per thread, as an
+        # actor TaskCenter may serve several callers at once
+        self._prefetched = threading.local()
 
     # --- agents -----------------------------------------------------------------------------------
     def add_agents(self, agents: Sequence[Any]) -> list[str]:
@@ -163,11 +166,17 @@ class TaskCenter:
 
     # --- what policies see ------------------------------------------------------------------------
     def speaker_candidates(self) -> list[str]:
-        enabled = set(call(self.registry, "get_available_roles"))
+        enabled = set(self._read(self.registry, "get_available_roles"))
         return [r for r in self._agents if r in enabled and r not in self._watchers]
 
     def notified_roles(self) -> list[str]:
-        return list(call(self.env, "get_notified_roles"))
+        return list(self._read(self.env, "get_notified_roles"))
+
+    def _read(self, target: Any, method: str) -> Any:
+        """``call(target, method)``, or the answer of the same read started when choosing began."""
+        started: dict[str, Pending] = getattr(self._prefetched, "calls", {})
+        pending = started.pop(method, None)
+        return pending.result() if pending is not None else call(target, method)
 
     def last_message(self) -> Message | None:
         last = call(self.env, "extract_all_history_message", 1)
@@ -175,6 +184,7 @@ class TaskCenter:
 
     def ask_agent(self, role: str, **kwargs: Any) -> str:
         """Step one agent to completion and return its reply text (used for directors)."""
+        self._prefetched.calls = {}  # the step changes mail: later reads must be fresh
         prefix = f"{role}: "
         frames = iter_call(self._agent(role), "step", **kwargs)
         return "".join(f[len(prefix) :] if f.startswith(prefix) else f for f in frames)
@@ -256,8 +266,19 @@ class TaskCenter:
                 if role not in enabled:
                     raise AgentDisabledError(f"role {role!r} is disabled; enable it before stepping it", role=role)
             return list(dict.fromkeys(roles))
-        roles = self._policy.next_speakers(self)
-        humans = set(call(self.registry, "get_user_agents"))
+        # A policy reads who may speak (registry), who has mail (env) and then who is human
+        # (registry): one round trip each. Send the three reads at once, at the round's start;
+        # each answer is used once (ask_agent drops them, as stepping an agent changes the mail).
+        self._prefetched.calls = {
+            "get_available_roles": call_async(self.registry, "get_available_roles"),
+            "get_notified_roles": call_async(self.env, "get_notified_roles"),
+            "get_user_agents": call_async(self.registry, "get_user_agents"),
+        }
+        try:
+            roles = self._policy.next_speakers(self)
+            humans = set(self._read(self.registry, "get_user_agents"))
+        finally:
+            self._prefetched.calls = {}
         self._waiting = [r for r in roles if r in humans and _response_for(r, user_response) is None]
         return [r for r in roles if r not in self._waiting]
 

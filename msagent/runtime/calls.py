@@ -25,6 +25,29 @@ def call(target: Any, method: str, *args: Any, **kwargs: Any) -> Any:
     return getattr(target, method)(*args, **kwargs)
 
 
+class Pending:
+    """A call made by ``call_async``; ``result()`` waits for its value (or raises its error)."""
+
+    def __init__(self, ref: Any = None, thunk: Any = None) -> None:
+        self._ref = ref
+        self._thunk = thunk
+
+    def result(self) -> Any:
+        if self._thunk is not None:
+            return self._thunk()
+        import ray
+
+        return ray.get(self._ref)
+
+
+def call_async(target: Any, method: str, *args: Any, **kwargs: Any) -> Pending:
+    """Start ``target.method(...)`` without waiting: an actor call is sent at once, so several
+    of them overlap; a plain object's call runs when ``result()`` is asked for."""
+    if is_actor(target):
+        return Pending(ref=getattr(target, method).remote(*args, **kwargs))
+    return Pending(thunk=lambda: getattr(target, method)(*args, **kwargs))
+
+
 def call_many(targets: Sequence[Any], method: str, *args: Any, **kwargs: Any) -> list[Any]:
     """The same call on several targets; actor calls are issued together, then awaited together."""
     refs: dict[int, Any] = {}
