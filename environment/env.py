@@ -10,7 +10,7 @@ Public API (same locally and on a Ray actor, where each call is ``ray.get(env.<m
   commit), ``publish_and_ack(role, message, ack_seq) -> int`` (a reply and its acknowledgement, atomically)
 - ``check_recipients(send_to)`` (raises as a message to ``send_to`` would, stores nothing)
 - ``read_mail(role, until_seq=None) -> list[Delivery]`` (unacknowledged, oldest first), ``ack(role, seq)``,
-  ``last_seq()``,
+  ``last_seq()``, ``read_round(roles) -> (last_seq, {role: [Delivery]})`` (a round's mail in one call),
   ``extract_message_by_role(role) -> list[Message]`` (read + ack: drains the mailbox)
 - ``extract_all_history_message(limit=20) -> list[Message]``, ``get_notified_roles(include_watchers=False)``
 - ``reset()`` / ``reset_env_queues()``, ``info() -> dict``, ``close()``
@@ -228,6 +228,13 @@ class Environment:
         with self._lock:
             box = self._mail[self._known(role)]
             return [d for d in box if until_seq is None or d.seq <= until_seq]
+
+    def read_round(self, roles: Sequence[str]) -> tuple[int, dict[str, list[Delivery]]]:
+        """A round's start in one call: the latest sequence number and, for each registered role
+        of ``roles``, its unacknowledged mail up to that number (unknown roles are left out)."""
+        with self._lock:
+            until = self._next_seq - 1
+            return until, {str(r): self.read_mail(r, until) for r in roles if str(r) in self._subs}
 
     def last_seq(self) -> int:
         """The sequence number of the latest accepted message (0 when none)."""

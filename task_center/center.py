@@ -284,9 +284,18 @@ class TaskCenter:
 
     def _step_roles(self, roles: list[str], send_to: SendTo, user_response: Any, kwargs: dict) -> Iterator[str]:
         agents = [self._agent(r) for r in roles]
-        until = call(self.env, "last_seq")  # a round sees the mail that existed when it began
+        # A round sees the mail that existed when it began. It is read here for every agent in one
+        # Environment call (the one add_agents gave them), instead of one call per agent that
+        # the agents' start would queue up behind.
+        until, mail = call(self.env, "read_round", roles)
         kwargs_list = [
-            {**kwargs, "send_to": send_to, "user_response": _response_for(r, user_response), "mail_until_seq": until}
+            {
+                **kwargs,
+                "send_to": send_to,
+                "user_response": _response_for(r, user_response),
+                "mail_until_seq": until,
+                **({"round_mail": mail[r]} if r in mail else {}),
+            }
             for r in roles
         ]
         yield from fan_out(agents, "step", kwargs_list)

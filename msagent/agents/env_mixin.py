@@ -141,7 +141,10 @@ class AgentEnvMixin:
         # The Task Center passes the sequence number at the start of a round, so that replies
         # published by agents stepping in parallel wait for the next round.
         until = kwargs.pop("mail_until_seq", None)
-        mail = call(env, "read_mail", self._role, until)
+        # ... and may hand over this role's mail, read for all its agents in one call
+        mail = kwargs.pop("round_mail", None)
+        if mail is None:
+            mail = call(env, "read_mail", self._role, until)
         received = [d.message for d in mail]
         for m in messages or []:
             received.append(m if isinstance(m, Message) else Message(role="user", content=str(m)))
