@@ -6,7 +6,9 @@
 (a) Environment deliveries/s on Ray vs raw async Ray actor calls carrying the same Message (>= 0.8x)
 (b) a round of 8 agent actors on a fake model answering in 200 ms with 50 streamed tokens: wall
     time vs one model call (<= 1.15x), and the first frame's latency after the model's first token
-    (<= 5 ms; the model stamps its first token, the driver stamps the frame's arrival)
+    (<= 5 ms; the model stamps its first token, the driver stamps the frame's arrival); the 8
+    actors are stepped by the PoolTaskCenter (as ``msagent run`` does) and by the plain
+    TaskCenter, and the same 8 agents in one pool actor for comparison
 (c) pooled agents with an instant model in one Environment: round time and RSS of the whole Ray
     session (driver, raylet, GCS, workers) (10k: <= 30 s, <= 8 GiB)
 """
@@ -33,6 +35,7 @@ from msagent.runtime import call, create_component  # noqa: E402
 from msagent.runtime.pool import BatchEnvironment, PoolTaskCenter, create_pool  # noqa: E402
 from msagent.runtime.testing_agents import EchoAgent  # noqa: E402
 from msagent.schemas import Message  # noqa: E402
+from task_center import TaskCenter  # noqa: E402
 
 ROWS: list[tuple[str, str, str, str]] = []
 
@@ -102,7 +105,7 @@ class StampedModel(FunctionModel):
             yield event
 
 
-def bench_round_of_8(repeats: int, pooled: bool) -> None:
+def bench_round_of_8(repeats: int, pooled: bool, plain: bool = False) -> None:
     model = StampedModel()
     calls = []
     for _ in range(3):
@@ -110,7 +113,8 @@ def bench_round_of_8(repeats: int, pooled: bool) -> None:
         list(model.chat([Message(role="user", content="hi")], stream=True))
         calls.append(time.perf_counter() - t0)
     one_call = statistics.median(calls)
-    tc = PoolTaskCenter(remote=True, prefix_name=f"r{uuid.uuid4().hex[:6]}")
+    center_cls = TaskCenter if plain else PoolTaskCenter
+    tc = center_cls(remote=True, prefix_name=f"r{uuid.uuid4().hex[:6]}")
     if pooled:  # one actor, eight threads; frames travel in batches of up to 20 ms
         agents = create_pool(
             EchoAgent, [{"name": f"a{i}", "llm": StampedModel()} for i in range(8)],
@@ -143,7 +147,7 @@ def bench_round_of_8(repeats: int, pooled: bool) -> None:
     lat_all = sorted(x for lat in latencies[1:] for x in lat)
     first_ms = statistics.median(lat_all) * 1000
     ratio = round_s / one_call
-    kind = "in one pool" if pooled else "as 8 actors"
+    kind = "in one pool" if pooled else ("as 8 actors, TaskCenter" if plain else "as 8 actors")
     row(f"(b) one model call (200 ms, 50 tokens) [{kind}]", f"{one_call * 1000:.0f} ms", "", None)
     row(f"(b) round of 8 agents {kind}, wall time", f"{round_s * 1000:.0f} ms", "", None)
     row(f"(b) ratio round / one call [{kind}]", f"{ratio:.2f}x", "<= 1.15x", ratio <= 1.15)
@@ -241,6 +245,7 @@ def main() -> int:
             bench_deliveries(500 if args.quick else 3000)
         if "round" in only:
             bench_round_of_8(3 if args.quick else 7, pooled=False)
+            bench_round_of_8(3 if args.quick else 7, pooled=False, plain=True)
             bench_round_of_8(3 if args.quick else 7, pooled=True)
         if "scale" in only:
             bench_scale([1000] if args.quick else [1000, 5000, 10_000], args.per_pool)
