@@ -100,6 +100,7 @@ class ChatRoom:
             yield
             return
         self.phase = "running"
+        self.transcript.append(Line("", f"{opener} opens: {topic}", "notice"))  # what the cast was given
         self.runtime.send_task(f"Topic: {topic}")
         spoken = yield from self._speak([opener])
         if not spoken:

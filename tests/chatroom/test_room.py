@@ -36,6 +36,7 @@ def test_director_garbage_falls_back_to_round_robin_and_the_room_goes_on() -> No
     try:
         run(room.begin("Mira", ""))
         assert room.phase == "your_turn"
+        assert notices(room)[0] == f"Mira opens: {lighthouse().topic}"  # the topic is shown, not only sent
         # Mira opens, then round-robin: Tomas, Ines; then the cap hands the turn to the user
         assert said(room) == ["Mira", "Tomas", "Ines"]
         assert sum("taking turns in order" in n for n in notices(room)) == 1, "noted once, not every round"
