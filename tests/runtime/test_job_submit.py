@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-RAY = str(Path(sys.executable).with_name("ray"))
+# the `ray` CLI next to this interpreter (a venv), else the one on PATH
+RAY = str(Path(sys.executable).with_name("ray")) if Path(sys.executable).with_name("ray").exists() else (shutil.which("ray") or "ray")
 
 
 def free_port() -> int:

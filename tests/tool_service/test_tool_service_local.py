@@ -7,7 +7,15 @@ import time
 from typing import Any
 
 import pytest
-from tool_service_helpers import SESSION, TOKEN, LocalManager, client_for, port_range, wait_until
+from tool_service_helpers import (
+    SESSION,
+    TOKEN,
+    LocalManager,
+    client_for,
+    free_port_block,
+    port_range,
+    wait_until,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -231,7 +239,7 @@ def test_token_from_environment_and_command_line(monkeypatch: pytest.MonkeyPatch
 def test_network_only_when_asked_and_busy_host_ports_skipped(tool_image: str, docker_client: Any) -> None:
     import socket
 
-    start, end = port_range(6)
+    start, end = free_port_block()
     tenant = f"{SESSION}net"
     with socket.socket() as busy:  # another program holds the first port of the range
         busy.bind(("127.0.0.1", start))

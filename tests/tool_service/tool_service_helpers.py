@@ -35,6 +35,26 @@ def port_range(slot: int) -> tuple[int, int]:
     return base, base + 9
 
 
+def free_port_block(size: int = 10) -> tuple[int, int]:
+    """``size`` consecutive ports free on 127.0.0.1 right now (this range overlaps the kernel's
+    ephemeral ports, so a fixed one can be taken by any outgoing connection)."""
+    for _ in range(200):
+        base = 33000 + secrets.randbelow(2500) * 10
+        socks = []
+        try:
+            for port in range(base, base + size):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base, base + size - 1
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no block of {size} free ports found")
+
+
 def client_for(url: str, token: str | None = TOKEN) -> httpx.Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.Client(base_url=url, headers=headers, timeout=60.0)
