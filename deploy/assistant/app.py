@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
@@ -14,7 +16,14 @@ from deploy.assistant.services import Services, services
 
 def create_app(config: AssistantConfig | None = None) -> FastAPI:
     """A fresh app with its own services (no module-level state: two apps never share a cache)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.services.aclose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="msagent assistant API",
         version="0.1.0",
         description="OpenAI-compatible chat completions with function calling, an assistant agent "

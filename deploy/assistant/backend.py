@@ -23,11 +23,22 @@ class ModelCache:
 
     def __init__(self, size: int = 32) -> None:
         self.size = size
-        self._models: OrderedDict[str, ChatModel] = OrderedDict()
+        self._models: OrderedDict[Any, ChatModel] = OrderedDict()
         self._lock = threading.Lock()
 
+    @staticmethod
+    def _key(config: dict[str, Any]) -> Any:
+        # a tuple of the items when they are all plain values (the per-request case: no JSON
+        # encoding per call), else their JSON; type names keep 1 and 1.0 and True apart
+        try:
+            key = tuple(sorted((k, type(v).__name__, v) for k, v in config.items()))
+            hash(key)
+            return key
+        except TypeError:
+            return json.dumps(config, sort_keys=True, default=str)
+
     def get(self, config: dict[str, Any]) -> ChatModel:
-        key = json.dumps(config, sort_keys=True, default=str)
+        key = self._key(config)
         with self._lock:
             model = self._models.get(key)
             if model is not None:

@@ -50,8 +50,15 @@ class Services:
         self.models.close()
         self.threads.close()
 
+    async def aclose(self) -> None:
+        """What lives on the serving loop (the fast path's HTTP session); the app's shutdown."""
+        fast, self._fast = self._fast, None
+        if fast is not None:
+            await fast.aclose()
 
-def services(request: Request) -> Services:
+
+async def services(request: Request) -> Services:
+    # async: FastAPI runs a plain ``def`` dependency on its thread pool, a thread hop per request
     return request.app.state.services  # type: ignore[no-any-return]
 
 

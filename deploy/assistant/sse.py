@@ -61,19 +61,15 @@ class ChunkEncoder:
         self.usage = Usage()
         self.saw_calls = False
         self.finish = "stop"
+        # every chunk is the same object around its delta: its JSON is encoded once, here, and
+        # each chunk encodes only the delta (the bytes are what ``sse(body)`` would give)
+        head = _dumps({"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model})
+        self._head = f'data: {head[:-1]},"system_fingerprint":null,"choices":[{{"index":0,"delta":'
+        self._tail = ',"usage":null}\n\n' if include_usage else "}\n\n"
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
-        body: dict[str, Any] = {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "system_fingerprint": None,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-        }
-        if self.include_usage:
-            body["usage"] = None
-        return sse(body)
+        end = "null" if finish is None else _dumps(finish)
+        return f'{self._head}{_dumps(delta)},"logprobs":null,"finish_reason":{end}}}]{self._tail}'.encode()
 
     def start(self) -> bytes:
         return self._chunk({"role": "assistant", "content": ""})

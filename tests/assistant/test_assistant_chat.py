@@ -194,3 +194,61 @@ def test_parallel_false_in_stream(env: Env) -> None:
     stream = env.client.chat.completions.create(model="m", messages=USER, tools=[WEATHER], parallel_tool_calls=False, stream=True)  # type: ignore[arg-type,list-item]
     indexes = {tc.index for c in stream for ch in c.choices for tc in ch.delta.tool_calls or []}
     assert indexes == {0}
+
+
+def test_long_stream_lines_from_the_back_end(serve_api: Any, tmp_path: Any) -> None:
+    """SSE lines of ~100 KB from the back-end (a big tool argument, one long word) arrive whole."""
+    blob = "x" * 300_000
+    word = "y" * 120_000
+    reply = FakeReply(text=word, tool_calls=[{"name": "amap_weather", "arguments": {"location": blob}}])
+    with FakeOpenAIServer(replies=[reply], cycle=True) as fake:
+        config = AssistantConfig(model_server="openai", api_base=fake.base_url, api_key="sk", knowledge_dir=str(tmp_path), timeout=10)
+        with serve_api(config) as url:
+            client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-client", max_retries=0)
+            for _ in range(2):  # the second call on the back-end connection the first one left
+                text, args, finish = "", "", None
+                for chunk in client.chat.completions.create(model="m", messages=USER, tools=[WEATHER], stream=True):  # type: ignore[arg-type,list-item]
+                    for choice in chunk.choices:
+                        text += choice.delta.content or ""
+                        finish = choice.finish_reason or finish
+                        for tc in choice.delta.tool_calls or []:
+                            args += (tc.function and tc.function.arguments) or ""
+                assert text == word and json.loads(args) == {"location": blob} and finish == "tool_calls"
+
+
+@pytest.mark.parametrize("include_usage", [False, True])
+def test_chunk_frames_are_the_documented_objects(include_usage: bool) -> None:
+    """The encoder writes each chunk from a cached head; its bytes are exactly the JSON of the
+    whole chunk object, in OpenAI's key order."""
+    from deploy.assistant.sse import ChunkEncoder
+    from msagent.llm.events import FinishEvent, TextDelta, ToolCallEvent
+    from msagent.schemas import FunctionCall, ToolCall
+
+    enc = ChunkEncoder(completion_id='chatcmpl-"q\\', model="模型/x", include_usage=include_usage)
+    frames = [enc.start()]
+    frames += enc.encode(TextDelta(text='say "hi"\n海淀'))
+    call = ToolCall(id="call_1", function=FunctionCall(name="amap_weather", arguments='{"location": "海淀区, 北京市, 中国"}'))
+    frames += enc.encode(ToolCallEvent(index=0, call=call))
+    frames += enc.encode(FinishEvent(reason="tool_calls"))
+    frames += enc.end()
+
+    def expected(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        obj: dict[str, Any] = {
+            "id": 'chatcmpl-"q\\', "object": "chat.completion.chunk", "created": enc.created, "model": "模型/x",
+            "system_fingerprint": None,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
+        if include_usage:
+            obj["usage"] = None
+        return f"data: {json.dumps(obj, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+
+    args = call.function.arguments
+    want = [
+        expected({"role": "assistant", "content": ""}),
+        expected({"content": 'say "hi"\n海淀'}),
+        expected({"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "amap_weather", "arguments": ""}}]}),
+        *(expected({"tool_calls": [{"index": 0, "function": {"arguments": args[i : i + 24]}}]}) for i in range(0, len(args), 24)),
+        expected({}, "tool_calls"),
+    ]
+    assert frames[: len(want)] == want
+    assert frames[-1] == b"data: [DONE]\n\n" and len(frames) == len(want) + 1 + include_usage
