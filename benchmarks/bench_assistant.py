@@ -3,6 +3,10 @@ Serve no-op deployment, for each Serve ingress set-up, at 1, 8 and 64 concurrent
 
     python benchmarks/bench_assistant.py            # all ingress modes (~2-3 min), one table
     python benchmarks/bench_assistant.py --modes haproxy --quick
+    python benchmarks/bench_assistant.py --modes haproxy --profile /tmp/assistant.txt   # + py-spy
+
+The load client is aiohttp: httpx's client needed ~0.5 ms of CPU per request and saturated its
+core at 64 concurrent, so the 64 rows measured the client (``--client httpx`` gives the old one).
 
 "overhead" = assistant p50 - bare Serve p50 - direct p50: what our app adds on top of Serve's own
 hop and the model call (the goal is <= 3 ms). Each ingress mode runs in a fresh process with its
@@ -16,6 +20,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -122,15 +127,59 @@ def _noop_app() -> Any:
     return app
 
 
-async def _load(url: str, stream: bool, concurrency: int, budget_s: float, n_max: int) -> dict[str, float]:
+async def _load(url: str, stream: bool, concurrency: int, budget_s: float, n_max: int, client: str = "aiohttp") -> dict[str, float]:
+    payload = {"model": "fake", "messages": [{"role": "user", "content": "海淀区天气"}], "tools": TOOLS, "stream": stream}
+    if client == "httpx":
+        return await _load_httpx(url, payload, concurrency, budget_s, n_max)
+    import aiohttp
+
+    data = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    latencies: list[float] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
+        # warm-up: connections and the back-end's first-call costs
+        for _ in range(min(concurrency, 8)):
+            async with session.post(url, data=data, headers=headers) as r:
+                await r.read()
+        deadline = time.perf_counter() + budget_s
+        counter = iter(range(n_max))
+
+        async def worker() -> None:
+            nonlocal errors
+            for _ in counter:
+                if time.perf_counter() > deadline:
+                    return
+                t = time.perf_counter()
+                async with session.post(url, data=data, headers=headers) as r:
+                    if stream:
+                        async for _chunk in r.content.iter_any():
+                            pass
+                    else:
+                        await r.read()
+                    ok = r.status == 200
+                latencies.append(time.perf_counter() - t)
+                if not ok:
+                    errors += 1
+                    if errors == 1:
+                        print(f"error from {url}: {r.status} stream={stream}", file=sys.stderr)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return _stats(latencies, elapsed, errors)
+
+
+async def _load_httpx(url: str, payload: dict[str, Any], concurrency: int, budget_s: float, n_max: int) -> dict[str, float]:
+    """The first version's client (httpx), for comparison with tables taken with it."""
     import httpx
 
-    payload = {"model": "fake", "messages": [{"role": "user", "content": "海淀区天气"}], "tools": TOOLS, "stream": stream}
+    stream = payload["stream"]
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
     errors = 0
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        # warm-up: connections and the back-end's first-call costs
         for _ in range(min(concurrency, 8)):
             await client.post(url, json=payload)
         deadline = time.perf_counter() + budget_s
@@ -159,6 +208,10 @@ async def _load(url: str, stream: bool, concurrency: int, budget_s: float, n_max
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - start
+    return _stats(latencies, elapsed, errors)
+
+
+def _stats(latencies: list[float], elapsed: float, errors: int) -> dict[str, float]:
     latencies.sort()
     return {
         "p50": statistics.median(latencies) * 1000,
@@ -169,7 +222,46 @@ async def _load(url: str, stream: bool, concurrency: int, budget_s: float, n_max
     }
 
 
-def run_mode(mode: str, quick: bool) -> dict[str, Any]:
+def _replica_pid(deployment: str) -> int:
+    """The process of a Serve replica (its title is ``ray::ServeReplica:<app>:<deployment>``)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if f.read().startswith(f"ray::ServeReplica:{deployment}:".encode()):
+                    return int(entry)
+        except OSError:
+            continue
+    raise RuntimeError(f"no replica process for {deployment!r}")
+
+
+def _py_spy_summary(raw_path: str, out_path: str, top: int = 60) -> None:
+    """py-spy's collapsed stacks -> the functions with the largest share of samples (inclusive)."""
+    import collections
+
+    total = 0
+    inclusive: collections.Counter[str] = collections.Counter()
+    own: collections.Counter[str] = collections.Counter()
+    with open(raw_path) as f:
+        for line in f:
+            stack, _, count = line.rstrip().rpartition(" ")
+            n = int(count)
+            total += n
+            frames = stack.split(";")
+            own[frames[-1]] += n
+            for frame in set(frames):
+                inclusive[frame] += n
+    with open(out_path, "w") as f:
+        f.write(f"assistant replica, {total} samples\n\n-- inclusive --\n")
+        for frame, n in inclusive.most_common(top):
+            f.write(f"{100 * n / max(total, 1):5.1f}%  {frame}\n")
+        f.write("\n-- own --\n")
+        for frame, n in own.most_common(top):
+            f.write(f"{100 * n / max(total, 1):5.1f}%  {frame}\n")
+
+
+def run_mode(mode: str, quick: bool, client: str = "aiohttp", profile: str | None = None) -> dict[str, Any]:
     """In this (fresh) process: Ray, Serve, the fake server, both deployments, then the load."""
     import ray
     from ray import serve
@@ -195,11 +287,23 @@ def run_mode(mode: str, quick: bool) -> dict[str, Any]:
         }
         results: dict[str, Any] = {}
         budget = 1.0 if quick else 2.0
+        spy = None
+        if profile:
+            # samples the assistant replica for the whole run (also while the other targets load:
+            # an idle replica adds no samples)
+            raw = f"{profile}.raw"
+            cmd = ["py-spy", "record", "--pid", str(_replica_pid("assistant")), "--format", "raw", "-o", raw, "--rate", "250", "--nonblocking"]
+            spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)
         for stream in (False, True):
             for c in CONCURRENCY:
                 n_max = max(60, c * 12) if quick else max(150, c * 25)
                 for name, url in targets.items():
-                    results[f"{name}|{int(stream)}|{c}"] = asyncio.run(_load(url, stream, c, budget, n_max))
+                    results[f"{name}|{int(stream)}|{c}"] = asyncio.run(_load(url, stream, c, budget, n_max, client))
+        if spy is not None and profile:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+            _py_spy_summary(f"{profile}.raw", profile)
         return results
     finally:
         serve.shutdown()
@@ -233,10 +337,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated of {', '.join(MODES)}")
     parser.add_argument("--quick", action="store_true", help="shorter runs (1 s per cell)")
+    parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp", help="the load client (default aiohttp)")
+    parser.add_argument(
+        "--profile", default=None, metavar="FILE",
+        help="sample the assistant replica with py-spy during the run: FILE gets the top functions, FILE.raw the stacks "
+        "(one mode at a time)",
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print("RESULT " + json.dumps(run_mode(args.child, args.quick)), flush=True)
+        print("RESULT " + json.dumps(run_mode(args.child, args.quick, args.client, args.profile)), flush=True)
         return 0
     started = time.perf_counter()
     all_results: dict[str, dict[str, Any]] = {}
@@ -247,7 +357,9 @@ def main() -> int:
         env.update(MODES[mode])
         env.setdefault("RAY_SERVE_HAPROXY_STATS_PORT", str(free_port()))
         env.setdefault("RAY_SERVE_HAPROXY_METRICS_PORT", str(free_port()))
-        cmd = [sys.executable, __file__, "--child", mode] + (["--quick"] if args.quick else [])
+        cmd = [sys.executable, __file__, "--child", mode, "--client", args.client] + (["--quick"] if args.quick else [])
+        if args.profile:
+            cmd += ["--profile", os.path.abspath(args.profile if len(args.modes.split(",")) == 1 else f"{args.profile}.{mode}")]
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
         if line is None:
@@ -256,7 +368,10 @@ def main() -> int:
         all_results[mode] = json.loads(line[len("RESULT ") :])
         print(f"# {mode}: done at {time.perf_counter() - started:.0f} s", file=sys.stderr)
     print(table(all_results))
-    print(f"\n(total {time.perf_counter() - started:.0f} s; overhead = assistant p50 - bare Serve p50 - direct p50)")
+    print(
+        f"\n(total {time.perf_counter() - started:.0f} s; client {args.client}; "
+        "overhead = assistant p50 - bare Serve p50 - direct p50)"
+    )
     return 0 if all_results else 1
 
 

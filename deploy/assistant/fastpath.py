@@ -9,13 +9,15 @@ function calling, other back-ends) goes through ``ChatModel.chat`` on the worker
 aiohttp rather than ``httpx.AsyncClient``: measured against the benchmark's fake server, a call
 cost ~0.5 ms of CPU through httpx and ~0.15 ms through aiohttp (which Ray Serve itself depends on).
 The session keeps httpx's defaults that matter: proxies from the environment, certifi's CA roots,
-and a per-operation (not whole-stream) timeout.
+and a per-operation (not whole-stream) timeout. (Not aiohttp's ``trust_env``: it reads ``~/.netrc``
+and the proxy variables on a worker thread for every request.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
@@ -50,11 +52,10 @@ class FastOpenAI:
         self.session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
-            # HTTP(S)_PROXY / NO_PROXY as httpx honoured them; looked up per request only when set
-            trust_env=bool(urllib.request.getproxies()),
             timeout=aiohttp.ClientTimeout(total=None),
         )
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._proxies: dict[str, str | None] = {}
 
     async def aclose(self) -> None:
         await self.session.close()
@@ -66,6 +67,12 @@ class FastOpenAI:
         if timeout is None:
             timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds)
         return timeout
+
+    def _proxy(self, base_url: str) -> str | None:
+        """HTTP_PROXY / HTTPS_PROXY / ALL_PROXY and NO_PROXY, as httpx honoured them; once per URL."""
+        if base_url not in self._proxies:
+            self._proxies[base_url] = env_proxy(base_url)
+        return self._proxies[base_url]
 
     async def chat(
         self,
@@ -93,7 +100,9 @@ class FastOpenAI:
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         try:
-            response = await self.session.post(url, data=data, headers=headers, timeout=self._timeout(model.config.timeout))
+            response = await self.session.post(
+                url, data=data, headers=headers, timeout=self._timeout(model.config.timeout), proxy=self._proxy(model.base_url)
+            )
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as e:
             raise timeout_error(model.base_url, model.model, model.config.timeout) from e
         except (aiohttp.ClientError, OSError) as e:
@@ -124,6 +133,17 @@ class FastOpenAI:
         finally:
             # back to the pool when the body was read to its end, else the connection is closed
             response.release()
+
+
+def env_proxy(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (None: go direct)."""
+    parts = urllib.parse.urlsplit(url)
+    # only these names: getproxies() takes any variable ending in _proxy (RAY_SERVE_ENABLE_HA_PROXY)
+    proxies = {k: v for k, v in urllib.request.getproxies_environment().items() if k in ("http", "https", "all", "no")}
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):  # type: ignore[attr-defined]
+        return None
+    return proxy
 
 
 def _usage(raw: Any) -> Usage:

@@ -252,3 +252,19 @@ def test_chunk_frames_are_the_documented_objects(include_usage: bool) -> None:
     ]
     assert frames[: len(want)] == want
     assert frames[-1] == b"data: [DONE]\n\n" and len(frames) == len(want) + 1 + include_usage
+
+
+def test_back_end_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path honours HTTP(S)_PROXY and NO_PROXY as httpx did, and nothing else that merely
+    ends in _PROXY."""
+    from deploy.assistant.fastpath import env_proxy
+
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RAY_SERVE_ENABLE_HA_PROXY", "1")
+    assert env_proxy("https://api.openai.com/v1") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,vllm.internal")
+    assert env_proxy("https://api.openai.com/v1") == "http://proxy.internal:3128"
+    assert env_proxy("https://vllm.internal/v1") is None
+    assert env_proxy("http://api.openai.com/v1") is None
