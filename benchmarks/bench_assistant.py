@@ -20,6 +20,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import re
 import signal
 import socket
 import statistics
@@ -248,7 +249,8 @@ def _py_spy_summary(raw_path: str, out_path: str, top: int = 60) -> None:
             stack, _, count = line.rstrip().rpartition(" ")
             n = int(count)
             total += n
-            frames = stack.split(";")
+            # "func (path:line)" -> "func (path)": one entry per function
+            frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
             own[frames[-1]] += n
             for frame in set(frames):
                 inclusive[frame] += n
