@@ -347,13 +347,20 @@ class PoolTaskCenter(TaskCenter):
     def _step_roles(self, roles: list[str], send_to: Any, user_response: Any, kwargs: dict) -> Iterator[str]:
         from task_center.center import _response_for
 
-        until = call(self.env, "last_seq")
+        # Agents of their own get their mail with the round's start in one Environment call (as in
+        # TaskCenter); pools read theirs in batches themselves.
+        standalone = [r for r in roles if not isinstance(self._agent(r), PooledAgent)]
+        if standalone:
+            until, mail = call(self.env, "read_round", standalone)
+        else:
+            until, mail = call(self.env, "last_seq"), {}
         per_role = {
             r: {
                 **kwargs,
                 "send_to": send_to,
                 "user_response": _response_for(r, user_response),
                 "mail_until_seq": until,
+                **({"round_mail": mail[r]} if r in mail else {}),
             }
             for r in roles
         }
