@@ -22,11 +22,11 @@ import multiprocessing
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +36,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from deploy.serve_env import FAST_SERVE_ENV  # noqa: E402
+from msagent.ports import free_port  # noqa: E402
+
 MODES: dict[str, dict[str, str]] = {
     "proxy": {},  # Serve's default Python HTTP proxy
     "throughput": {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"},
-    "haproxy": {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1", "RAY_SERVE_ENABLE_HA_PROXY": "1"},
+    "haproxy": FAST_SERVE_ENV,  # what `msagent serve assistant` uses
 }
 CONCURRENCY = (1, 8, 64)
 TOOLS = [
@@ -53,11 +56,6 @@ TOOLS = [
     }
 ]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _fake_server(port: int) -> None:
@@ -136,40 +134,19 @@ async def _load(url: str, stream: bool, concurrency: int, budget_s: float, n_max
 
     data = json.dumps(payload).encode()
     headers = {"Content-Type": "application/json"}
-    latencies: list[float] = []
-    errors = 0
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
-        # warm-up: connections and the back-end's first-call costs
-        for _ in range(min(concurrency, 8)):
+
+        async def one() -> int:
             async with session.post(url, data=data, headers=headers) as r:
-                await r.read()
-        deadline = time.perf_counter() + budget_s
-        counter = iter(range(n_max))
+                if stream:
+                    async for _chunk in r.content.iter_any():
+                        pass
+                else:
+                    await r.read()
+                return r.status
 
-        async def worker() -> None:
-            nonlocal errors
-            for _ in counter:
-                if time.perf_counter() > deadline:
-                    return
-                t = time.perf_counter()
-                async with session.post(url, data=data, headers=headers) as r:
-                    if stream:
-                        async for _chunk in r.content.iter_any():
-                            pass
-                    else:
-                        await r.read()
-                    ok = r.status == 200
-                latencies.append(time.perf_counter() - t)
-                if not ok:
-                    errors += 1
-                    if errors == 1:
-                        print(f"error from {url}: {r.status} stream={stream}", file=sys.stderr)
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
-    return _stats(latencies, elapsed, errors)
+        return await _drive(one, url, stream, concurrency, budget_s, n_max)
 
 
 async def _load_httpx(url: str, payload: dict[str, Any], concurrency: int, budget_s: float, n_max: int) -> dict[str, float]:
@@ -178,38 +155,47 @@ async def _load_httpx(url: str, payload: dict[str, Any], concurrency: int, budge
 
     stream = payload["stream"]
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def one() -> int:
+            if stream:
+                async with client.stream("POST", url, json=payload) as r:
+                    async for _chunk in r.aiter_raw():
+                        pass
+                    return r.status_code
+            return (await client.post(url, json=payload)).status_code
+
+        return await _drive(one, url, stream, concurrency, budget_s, n_max)
+
+
+async def _drive(
+    one: Callable[[], Awaitable[int]], url: str, stream: bool, concurrency: int, budget_s: float, n_max: int
+) -> dict[str, float]:
+    """``concurrency`` workers call ``one`` (a request, returning its status) until ``n_max``
+    requests or ``budget_s`` seconds, after a warm-up of connections and first-call costs."""
+    for _ in range(min(concurrency, 8)):
+        await one()
     latencies: list[float] = []
     errors = 0
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        for _ in range(min(concurrency, 8)):
-            await client.post(url, json=payload)
-        deadline = time.perf_counter() + budget_s
-        counter = iter(range(n_max))
+    deadline = time.perf_counter() + budget_s
+    counter = iter(range(n_max))
 
-        async def worker() -> None:
-            nonlocal errors
-            for _ in counter:
-                if time.perf_counter() > deadline:
-                    return
-                t = time.perf_counter()
-                if stream:
-                    async with client.stream("POST", url, json=payload) as r:
-                        async for _chunk in r.aiter_raw():
-                            pass
-                        ok = r.status_code == 200
-                else:
-                    r = await client.post(url, json=payload)
-                    ok = r.status_code == 200
-                latencies.append(time.perf_counter() - t)
-                if not ok:
-                    errors += 1
-                    if errors == 1:
-                        print(f"error from {url}: {r.status_code} stream={stream}", file=sys.stderr)
+    async def worker() -> None:
+        nonlocal errors
+        for _ in counter:
+            if time.perf_counter() > deadline:
+                return
+            t = time.perf_counter()
+            status = await one()
+            latencies.append(time.perf_counter() - t)
+            if status != 200:
+                errors += 1
+                if errors == 1:
+                    print(f"error from {url}: {status} stream={stream}", file=sys.stderr)
 
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
-    return _stats(latencies, elapsed, errors)
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return _stats(latencies, time.perf_counter() - start, errors)
 
 
 def _stats(latencies: list[float], elapsed: float, errors: int) -> dict[str, float]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import socket
 import statistics
 import tempfile
 import threading
@@ -24,13 +23,11 @@ from typing import Any
 
 import httpx
 
+from msagent.ports import free_port
+
 BENCH = "bench" + secrets.token_hex(3)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pct(xs: list[float], p: float) -> float:

@@ -9,7 +9,8 @@ before ``ray.init``; a value already in the environment wins.
 from __future__ import annotations
 
 import os
-import socket
+
+from msagent.ports import free_port
 
 FAST_SERVE_ENV = {
     "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
@@ -23,10 +24,4 @@ def use_fast_serve_env() -> None:
     # HAProxy's stats and metrics listeners default to fixed ports (8404, 9101): a second service
     # on the same machine (the assistant beside the tool manager) would fail to bind them
     for key in ("RAY_SERVE_HAPROXY_STATS_PORT", "RAY_SERVE_HAPROXY_METRICS_PORT"):
-        os.environ.setdefault(key, str(_free_port()))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        os.environ.setdefault(key, str(free_port()))

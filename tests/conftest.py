@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from msagent.ports import free_port
 
 # No test may reach a hosted model: any key the environment has is dropped.
 for _var in ("OPENAI_API_KEY", "DASHSCOPE_API_KEY", "OPENAI_API_BASE", "MODEL_SERVER", "RAY_ADDRESS"):
     os.environ.pop(_var, None)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -10,12 +10,7 @@ import pytest
 
 from deploy.assistant.app import create_app
 from deploy.assistant.config import AssistantConfig
-from msagent.testing.asgi import free_port as asgi_free_port
 from msagent.testing.asgi import uvicorn_thread
-
-
-def free_port() -> int:
-    return asgi_free_port()
 
 
 @contextmanager

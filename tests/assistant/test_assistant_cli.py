@@ -16,8 +16,8 @@ import httpx
 import openai
 
 from msagent.cli import build_parser
+from msagent.ports import free_port
 from msagent.testing import FakeDashScopeServer, FakeOpenAIServer, FakeReply
-from tests.assistant.conftest import free_port
 
 USER = [{"role": "user", "content": "海淀区天气"}]
 SEED_TOOLS = [

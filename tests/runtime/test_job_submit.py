@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,15 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from msagent.ports import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 # the `ray` CLI next to this interpreter (a venv), else the one on PATH
 RAY = str(Path(sys.executable).with_name("ray")) if Path(sys.executable).with_name("ray").exists() else (shutil.which("ray") or "ray")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _pids_using(marker: str) -> set[int]:

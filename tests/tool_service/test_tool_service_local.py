@@ -196,9 +196,8 @@ def test_token_from_environment_and_command_line(monkeypatch: pytest.MonkeyPatch
     import subprocess
     import sys
 
-    from tool_service_helpers import free_port
-
     from deploy.tool_manager.config import DEFAULT_PORT, ManagerConfig
+    from msagent.ports import free_port
 
     defaults = ManagerConfig()
     assert (DEFAULT_PORT, defaults.port_start, defaults.idle_minutes) == (31511, 31513, 30.0)  # the seed's numbers

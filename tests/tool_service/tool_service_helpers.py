@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import secrets
 import socket
-import threading
 import time
 from typing import Any
 
 import httpx
 
+from msagent.testing.asgi import uvicorn_thread
+
 SESSION = "t" + secrets.token_hex(4)
 TOKEN = "test-token-" + SESSION
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def session_containers(client: Any) -> list[str]:
@@ -64,24 +59,17 @@ class LocalManager:
     """The manager under plain uvicorn in a thread (in-process nodes), on a free port."""
 
     def __init__(self, **cfg: Any) -> None:
-        import uvicorn
-
         from deploy.tool_manager.app import create_app
         from deploy.tool_manager.config import ManagerConfig
 
         self.config = ManagerConfig(**{"token": TOKEN, "backend": "local", "pool_size": 0, **cfg})
         self.app = create_app(self.config)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = ""
+        self._serving: Any = None
 
     def __enter__(self) -> LocalManager:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
+        self._serving = uvicorn_thread(self.app)
+        self.url = self._serving.__enter__()
         return self
 
     @property
@@ -89,8 +77,7 @@ class LocalManager:
         return self.app.state.manager
 
     def __exit__(self, *exc: Any) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        self._serving.__exit__(*exc)
 
 
 def wait_until(check: Any, what: str, seconds: float = 60.0) -> None:
