@@ -7,9 +7,10 @@ raised after every other stream has finished, so one failing agent does not cut 
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from msagent.runtime.calls import is_actor, iter_call
@@ -54,21 +55,14 @@ def _fan_out_ray(targets: Sequence[Any], method: str, kwargs_list: Sequence[dict
 def _fan_out_threads(
     targets: Sequence[Any], method: str, kwargs_list: Sequence[dict[str, Any]]
 ) -> Iterator[Any]:
-    out: queue.Queue[tuple[Any, Any]] = queue.Queue()
-
-    def drive(target: Any, kwargs: dict[str, Any]) -> None:
-        try:
-            for item in iter_call(target, method, **kwargs):
-                out.put(("item", item))
-        except BaseException as e:  # reported to the consumer, re-raised there
-            out.put(("error", _unwrap(e)))
-        finally:
-            out.put(("done", _DONE))
-
+    out: queue.Queue[tuple[str, Any]] = queue.Queue()
     threads = [
-        threading.Thread(target=drive, args=(t, kw), daemon=True, name=f"fanout-{method}")
+        threading.Thread(
+            target=_pump, args=(functools.partial(iter_call, t, method, **kw), out),
+            daemon=True, name=f"fanout-{method}",
+        )
         for t, kw in zip(targets, kwargs_list, strict=False)
-    ]
+    ]  # fmt: skip
     for thread in threads:
         thread.start()
     errors: list[BaseException] = []
@@ -78,11 +72,30 @@ def _fan_out_threads(
         if kind == "item":
             yield value
         elif kind == "error":
-            errors.append(value)
+            errors.append(_unwrap(value))
         else:
             running -= 1
     if errors:
         raise errors[0]
+
+
+def _pump(make: Callable[[], Iterable[Any]], out: queue.Queue[tuple[str, Any]], stop: threading.Event | None = None) -> None:
+    """In a thread: put ``("item", x)`` for each item of ``make()``, ``("error", e)`` if it fails,
+    then ``("done", _DONE)``; stops early once ``stop`` is set (and closes the source)."""
+    source: Iterator[Any] | None = None
+    try:
+        source = iter(make())
+        for item in source:
+            out.put(("item", item))
+            if stop is not None and stop.is_set():
+                break
+    except BaseException as e:  # reported to the consumer, re-raised there
+        out.put(("error", e))
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+        out.put(("done", _DONE))
 
 
 def _unwrap(error: BaseException) -> BaseException:
@@ -102,23 +115,7 @@ def read_ahead(items: Iterable[T], name: str = "read-ahead") -> Iterator[T]:
     """
     out: queue.Queue[tuple[str, Any]] = queue.Queue()
     stop = threading.Event()
-
-    def produce() -> None:
-        source = iter(items)
-        try:
-            for item in source:
-                out.put(("item", item))
-                if stop.is_set():
-                    break
-        except BaseException as e:  # re-raised in the consumer
-            out.put(("error", e))
-        finally:
-            close = getattr(source, "close", None)
-            if close is not None:
-                close()
-            out.put(("done", _DONE))
-
-    threading.Thread(target=produce, daemon=True, name=name).start()
+    threading.Thread(target=_pump, args=(lambda: items, out, stop), daemon=True, name=name).start()
     try:
         while True:
             kind, value = out.get()

@@ -180,9 +180,11 @@ class AgentPool:
             batch.append(frame)
             now = time.monotonic()
             # an agent's first frame goes out at once (first-frame latency); later ones batch up
-            first = len(spoken) < len(agents) and frame.split(":", 1)[0] not in spoken
-            if first:
-                spoken.add(frame.split(":", 1)[0])
+            first = False
+            if len(spoken) < len(agents):
+                role = frame.split(":", 1)[0]
+                first = role not in spoken
+                spoken.add(role)
             if first or len(batch) >= 512 or now - last >= _FLUSH_S:
                 yield batch
                 batch, last = [], now
