@@ -106,3 +106,7 @@ class AgentDisabledError(UndeliverableError):
 
 class NoEnvironmentError(RuntimeFailure):
     pass
+
+
+class MCPServerError(RuntimeFailure):
+    """An MCP server could not be started or reached; ``server`` names it."""

@@ -52,6 +52,12 @@ class Agent(ABC):
 
     # --- tools ------------------------------------------------------------------------------------
     def _add_tool(self, item: ToolItem) -> None:
+        if isinstance(item, dict) and "mcpServers" in item:  # MCP servers: one tool per server tool
+            from msagent.tools.mcp import mcp_tools  # imports the MCP SDK only when used
+
+            for mcp_tool in mcp_tools(item, taken=self.function_map):
+                self.function_map[mcp_tool.name] = mcp_tool
+            return
         if isinstance(item, BaseTool):
             tool = item
         elif isinstance(item, str):
