@@ -16,6 +16,7 @@ COMMANDS: list[str] = [
     "msagent.cli.demo",
     "msagent.cli.run",
     "msagent.cli.serve",
+    "msagent.cli.tools",
 ]
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import threading
-from typing import Any
+from typing import Any, TextIO
 
 from mcp import Client, StdioServerParameters
 from mcp import types as mcp_types
+from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
@@ -104,7 +107,8 @@ class MCPConnection:
     def _target(self) -> Any:
         c = self.config
         if c.command is not None:
-            return StdioServerParameters(command=c.command, args=c.args, env=c.env, cwd=c.cwd)
+            params = StdioServerParameters(command=c.command, args=c.args, env=c.env, cwd=c.cwd)
+            return stdio_client(params, errlog=_errlog())
         http = create_mcp_http_client(headers=c.headers or None)
         return streamable_http_client(str(c.url), http_client=http)
 
@@ -192,6 +196,19 @@ async def _end(session: _Session) -> None:
         await asyncio.wait_for(asyncio.shield(task), CLOSE_TIMEOUT)
     except (asyncio.TimeoutError, Exception):  # noqa: BLE001
         task.cancel()
+
+
+def _errlog() -> TextIO:
+    """Where a stdio server's stderr goes: ours when it is a real file (not under pytest's capture,
+    a notebook or a Gradio worker, which have no file descriptor), else the process's own."""
+    for stream in (sys.stderr, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.fileno()
+                return stream
+        except (AttributeError, OSError, ValueError):
+            continue
+    return open(os.devnull, "w")  # noqa: SIM115  (kept open for the server's lifetime)
 
 
 def _reason(e: BaseException) -> str:
