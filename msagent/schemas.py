@@ -108,6 +108,8 @@ class ToolSpec(BaseModel):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-\.]{1,64}$")
     description: str = ""
     parameters: dict = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    # the seed's list form as the tool wrote it, for prompts that show it (Qwen-Agent's); not sent
+    source_parameters: list[dict] | None = Field(default=None, exclude=True)
 
     @classmethod
     def from_any(cls, obj: dict | ToolSpec) -> ToolSpec:
@@ -120,10 +122,12 @@ class ToolSpec(BaseModel):
         fn = obj.get("function", obj) if obj.get("type", "function") == "function" else None
         if not isinstance(fn, dict):
             raise ValueError("only tools of type 'function' are supported")
+        params = fn.get("parameters")
         return cls(
             name=fn.get("name", ""),
             description=fn.get("description") or "",
-            parameters=parameters_to_json_schema(fn.get("parameters")),
+            parameters=parameters_to_json_schema(params),
+            source_parameters=params if isinstance(params, list) else None,
         )
 
     def openai_form(self) -> dict:

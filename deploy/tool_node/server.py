@@ -87,11 +87,11 @@ class ToolHost:
             self.calls += 1
             self.last_call = time.time()
             try:
-                args = tool.verify_args(params)
+                text = tool.arguments_text(params)  # tools get the arguments as JSON text
             except ToolArgumentError as e:
                 raise NodeError(400, e.message) from None
             try:
-                result = tool.call(args, **kwargs)
+                result = tool.call(text, **kwargs)
             except ToolError as e:
                 raise NodeError(422, f"tool '{tool.name}' failed: {e.message}") from None
             except Exception as e:  # noqa: BLE001  (a tool bug is reported, the node keeps serving)

@@ -1,12 +1,23 @@
-"""``BaseTool``: a name, a description, parameters (list form or JSON schema) and ``call``."""
+"""``BaseTool``: a name, a description, parameters (list form or JSON schema) and ``call``.
+
+``call(params, **kwargs)`` gets the arguments as the JSON text of an object, as ModelScope-Agent
+and Qwen-Agent tools expect (``json.loads(params)`` works); ``call_tool`` and the tool node verify
+them first and pass them normalised (valid JSON even when the model wrote JSON5). Built-in tools
+also take a dict, since ``verify_args`` reads both.
+"""
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from msagent.schemas import ToolSpec, parameters_to_json_schema
+from msagent.errors import ToolArgumentError
+from msagent.schemas import ToolSpec
 from msagent.tools.args import check_arguments, parse_arguments
+
+if TYPE_CHECKING:
+    from msagent.tools.service_proxy import ToolServiceProxy
 
 
 class BaseTool(ABC):
@@ -34,9 +45,7 @@ class BaseTool(ABC):
     @classmethod
     def class_spec(cls) -> ToolSpec:
         """The spec from the class attributes alone (no instance needed)."""
-        return ToolSpec(
-            name=cls.name, description=cls.description, parameters=parameters_to_json_schema(cls.parameters)
-        )
+        return ToolSpec.from_any({"name": cls.name, "description": cls.description, "parameters": cls.parameters})
 
     @property
     def spec(self) -> ToolSpec:
@@ -48,20 +57,52 @@ class BaseTool(ABC):
             self._spec = spec
         return self._spec
 
+    @property
+    def function(self) -> dict[str, Any]:
+        """Qwen-Agent's view of the tool: ``{'name', 'description', 'parameters'}`` as written."""
+        spec = self.spec
+        return {"name": spec.name, "description": spec.description, "parameters": spec.source_parameters or spec.parameters}
+
     def verify_args(self, params: str | dict | None) -> dict[str, Any]:
         """The arguments as a dict, or ``ToolArgumentError`` saying what to fix."""
         args = parse_arguments(params, self.name)
         check_arguments(args, self.spec.parameters, self.name)
         return args
 
-    _verify_args = verify_args  # the name ModelScope-Agent tools call
+    def _verify_args(self, params: str | dict | None) -> dict[str, Any]:
+        """ModelScope-Agent's name for ``verify_args``."""
+        return self.verify_args(params)
+
+    def _verify_json_format_args(self, params: str | dict | None, strict_json: bool = False) -> dict[str, Any]:
+        """Qwen-Agent's name for ``verify_args``; ``strict_json`` refuses JSON5."""
+        if strict_json and isinstance(params, str) and params.strip():
+            try:
+                params = json.loads(params)
+            except ValueError as e:
+                raise ToolArgumentError(f"arguments for tool '{self.name}' are not strict JSON ({e})") from None
+        return self.verify_args(params)
+
+    def arguments_text(self, params: str | dict | None) -> str:
+        """The verified arguments as the JSON text ``call`` receives."""
+        return json.dumps(self.verify_args(params), ensure_ascii=False)
 
     @abstractmethod
-    def call(self, params: str | dict, **kwargs: Any) -> str:
-        """Run the tool; raise ``ToolError`` for failures the model should see."""
+    def call(self, params: str, **kwargs: Any) -> Any:
+        """Run the tool on ``params`` (the arguments as JSON text); return text (other values are
+        sent as JSON). Raise ``ToolError`` for failures the model should see."""
 
     def close(self) -> None:  # noqa: B027  (optional hook, not abstract)
         """Release what the tool holds (processes, clients); the default holds nothing."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+def __getattr__(name: str) -> type[ToolServiceProxy]:
+    # ``from msagent.tools.base import ToolServiceProxy`` (the seed's path), without importing
+    # httpx for every tool
+    if name == "ToolServiceProxy":
+        from msagent.tools.service_proxy import ToolServiceProxy
+
+        return ToolServiceProxy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,7 @@
-"""``call_tool``: verify, run, and turn any failure into an observation the model can read."""
+"""``call_tool``: verify, run, and turn any failure into an observation the model can read.
+
+The tool's ``call`` gets the verified arguments as normalised JSON text and the caller's keyword
+arguments (e.g. ``dashscope_api_key`` given to ``bot.run``)."""
 
 from __future__ import annotations
 
@@ -40,8 +43,8 @@ def call_tool(
                 known = ", ".join(sorted(tool)) or "none"
                 raise ToolNotFoundError(f"unknown tool '{name}'; available tools: {known}", tool=name)
             target = tool[name]
-        args = target.verify_args(params)
-        return _as_text(target.call(args, **kwargs))
+        text = target.arguments_text(params)
+        return _as_text(target.call(text, **kwargs))
     except ToolError as e:
         return f"{ERROR_PREFIX}{e.message}"
     except Exception as e:  # noqa: BLE001  (any failure becomes an observation the model can act on)

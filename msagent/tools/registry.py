@@ -1,23 +1,31 @@
 """The one tool registry: ``@register_tool('name')``, ``get_tool``, ``tool_names``, ``tool_specs``.
 
 Built-in tools register through the same decorator; they are imported on the first lookup so that
-importing ``msagent.tools`` stays cheap.
+importing ``msagent.tools`` stays cheap. So are installed plugins: a package that declares an entry
+point in the group ``msagent.tools`` (``my_tools = "my_package.tools"``) has that module imported
+then, which registers its tools (e.g. in a tool-node image built with the package installed).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
+from importlib.metadata import entry_points
 
 from msagent.errors import ConfigError, ToolNotFoundError
 from msagent.schemas import ToolSpec
 from msagent.tools.base import BaseTool
 
+log = logging.getLogger(__name__)
+
+PLUGIN_GROUP = "msagent.tools"
 _NAME = r"[A-Za-z0-9_\-\.]{1,64}"  # what model APIs accept (same as ToolSpec.name)
 _TOOLS: dict[str, type[BaseTool]] = {}
 _lock = threading.Lock()
 _builtins_loaded = False
+_plugin_errors: dict[str, str] = {}  # entry point name -> why it did not load
 
 
 def register_tool(name: str, *, allow_override: bool = False) -> Callable[[type[BaseTool]], type[BaseTool]]:
@@ -52,6 +60,13 @@ def _load_builtins() -> None:
         _builtins_loaded = True
         import msagent.tools.builtin  # noqa: F401  (registers the built-in tools)
 
+        for entry in entry_points(group=PLUGIN_GROUP):
+            try:
+                entry.load()
+            except Exception as e:  # noqa: BLE001  (a broken plugin must not take the built-in tools down)
+                log.exception("tool plugin %r (%s) failed to load", entry.name, entry.value)
+                _plugin_errors[entry.name] = f"{entry.value}: {type(e).__name__}: {e}"
+
 
 def tool_class(name: str) -> type[BaseTool]:
     _load_builtins()
@@ -59,7 +74,9 @@ def tool_class(name: str) -> type[BaseTool]:
         return _TOOLS[name]
     except KeyError:
         known = ", ".join(sorted(_TOOLS)) or "none"
-        raise ToolNotFoundError(f"unknown tool '{name}'; known tools: {known}", tool=name) from None
+        broken = "; ".join(f"{k} ({v})" for k, v in sorted(_plugin_errors.items()))
+        hint = f"; tool plugins that failed to load: {broken}" if broken else ""
+        raise ToolNotFoundError(f"unknown tool '{name}'; known tools: {known}{hint}", tool=name) from None
 
 
 def get_tool(name: str, cfg: dict | None = None) -> BaseTool:

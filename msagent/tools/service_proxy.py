@@ -7,6 +7,7 @@ it with a timeout and fetches its spec; ``call`` executes remotely. The manager 
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any
@@ -18,14 +19,6 @@ from msagent.schemas import ToolSpec
 from msagent.tools.base import BaseTool
 
 DEFAULT_URL = "http://localhost:31511"
-
-
-class _RawParams(dict):
-    """Arguments that are not a JSON object (e.g. bare code): sent as text, the node decides."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
 
 
 class ToolServiceProxy(BaseTool):
@@ -97,17 +90,27 @@ class ToolServiceProxy(BaseTool):
             raise RuntimeFailure(f"tool manager {path} answered {r.status_code}: {msg}", status_code=r.status_code)
         return data.get("output")
 
-    def verify_args(self, params: str | dict | None) -> dict[str, Any]:
+    def arguments_text(self, params: str | dict | None) -> str:
         try:
-            return super().verify_args(params)
+            return super().arguments_text(params)
         except ToolArgumentError:
+            # not a JSON object (e.g. bare code for code_interpreter): sent as it is, the node decides
             if isinstance(params, str) and params.strip() and not params.lstrip().startswith("{"):
-                return _RawParams(params)
+                return params
             raise
 
     def call(self, params: str | dict, **kwargs: Any) -> str:
-        sent: str | dict = params.text if isinstance(params, _RawParams) else params
-        body = {"tool_name": self.name, "tenant_id": self.tenant_id, "params": sent, "kwargs": kwargs, "wait": 25.0}
+        """Run the tool in its node: ``params`` as JSON text (or a dict), ``kwargs`` go to the
+        tool's ``call`` there (they must be JSON values)."""
+        try:
+            json.dumps(kwargs)
+        except (TypeError, ValueError):
+            bad = sorted(k for k, v in kwargs.items() if not _is_json(v))
+            raise ToolArgumentError(
+                f"keyword arguments {', '.join(bad)} for tool '{self.name}' are not JSON values; a tool in a "
+                "tool node only gets strings, numbers, booleans, lists and objects"
+            ) from None
+        body = {"tool_name": self.name, "tenant_id": self.tenant_id, "params": params, "kwargs": kwargs, "wait": 25.0}
         out = self._post("/execute_tool", body, timeout=35.0)
         deadline = time.monotonic() + self.call_timeout
         while isinstance(out, _Pending):  # a long call: fetch its result (each request waits up to 25 s)
@@ -127,6 +130,14 @@ class ToolServiceProxy(BaseTool):
 
 class _Pending(dict):
     pass
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _json(r: httpx.Response) -> dict[str, Any]:

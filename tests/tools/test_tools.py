@@ -57,7 +57,11 @@ class Boom(BaseTool):
 
 
 def test_list_and_schema_parameters_give_the_same_spec() -> None:
-    assert WeatherList().spec == WeatherSchema().spec
+    assert WeatherList().spec.model_dump() == WeatherSchema().spec.model_dump()
+    # the list form is kept for prompts that show it as written (Qwen-Agent's), never sent as the schema
+    assert WeatherList().spec.source_parameters == LIST_FORM and WeatherSchema().spec.source_parameters is None
+    assert "source_parameters" not in WeatherList().spec.model_dump()
+    assert WeatherList().function["parameters"] == LIST_FORM
     assert WeatherList().spec.parameters["properties"]["days"]["type"] == "integer"
     assert WeatherList.class_spec() == WeatherList().spec
 
@@ -182,3 +186,71 @@ def test_modelscope_style_cfg_and_bad_names() -> None:
     assert tool._verify_args('{"city": "Oslo"}') == {"city": "Oslo"}
     with pytest.raises(ConfigError, match="invalid tool name"):
         register_tool("bad name!")
+
+
+class SeedStyle(BaseTool):
+    """A tool written as in Qwen-Agent's README: ``call`` reads the arguments with ``json.loads``."""
+
+    name = "seed_style"
+    parameters = [{"name": "prompt", "type": "string", "description": "what to draw", "required": True}]
+
+    def call(self, params: str, **kwargs: Any) -> str:
+        prompt = json.loads(params)["prompt"]
+        return json.dumps({"image_url": f"image/{prompt}", "kwargs": sorted(kwargs)}, ensure_ascii=False)
+
+
+def test_call_gets_normalised_json_text_and_the_run_keywords() -> None:
+    tool = SeedStyle()
+    # JSON5 from the model (single quotes, trailing comma) arrives as strict JSON text
+    out = call_tool(tool, ("seed_style", "{'prompt': '小狗', extra: 1,}"), dashscope_api_key="sk-1")
+    assert json.loads(out) == {"image_url": "image/小狗", "kwargs": ["dashscope_api_key"]}
+    assert tool.arguments_text({"prompt": "小狗"}) == '{"prompt": "小狗"}'
+    # the seed's verify names read text or a dict and return the dict
+    for verify in (tool.verify_args, tool._verify_args, tool._verify_json_format_args):
+        assert verify('{"prompt": "a"}') == {"prompt": "a"} == verify({"prompt": "a"})
+    with pytest.raises(ToolArgumentError, match="strict JSON"):
+        tool._verify_json_format_args("{'prompt': 'a'}", strict_json=True)
+    # a call that raises is an observation, not a crash
+    assert call_tool(tool, ("seed_style", "{}")).startswith("Error: invalid arguments for tool 'seed_style'")
+
+
+def test_tool_service_proxy_is_importable_from_the_seed_paths() -> None:
+    from msagent.tools import ToolServiceProxy
+    from msagent.tools.base import ToolServiceProxy as FromBase
+    from msagent.tools.service_proxy import ToolServiceProxy as Defined
+
+    assert ToolServiceProxy is FromBase is Defined
+    with pytest.raises(ImportError):
+        from msagent.tools.base import NoSuchThing  # type: ignore[attr-defined]  # noqa: F401
+
+
+def test_installed_tool_plugins_register_through_their_entry_point(tmp_path: Any) -> None:
+    """A package with an ``msagent.tools`` entry point is imported on the first lookup (this is how
+    a tool-node image gets tools of its own); one that fails to load is named in the lookup error."""
+    import subprocess
+    import sys
+
+    (tmp_path / "my_plugin_tools.py").write_text(
+        "from msagent.tools import BaseTool, register_tool\n"
+        "@register_tool('plugin_echo')\n"
+        "class Echo(BaseTool):\n"
+        "    parameters = [{'name': 'text', 'type': 'string', 'required': True}]\n"
+        "    def call(self, params, **kwargs):\n"
+        "        import json\n"
+        "        return json.loads(params)['text']\n"
+    )
+    dist = tmp_path / "my_plugin_tools-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my-plugin-tools\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[msagent.tools]\nmine = my_plugin_tools\nbroken = no_such_module_xyz\n")
+    code = (
+        "from msagent.tools import call_tool, get_tool\n"
+        "print(call_tool(None, ('plugin_echo', {'text': 'hi'})))\n"
+        "print(call_tool(None, ('missing', {})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.splitlines()
+    assert first == "hi"
+    assert "plugin_echo" in second and "broken (no_such_module_xyz: ModuleNotFoundError" in second
