@@ -3,30 +3,28 @@
 ``function_list=[{'mcpServers': {'files': {'command': 'python', 'args': ['server.py']},
 'remote': {'url': 'http://127.0.0.1:8000/mcp', 'headers': {...}}}}]`` gives the agent the tools
 ``files-<tool>`` and ``remote-<tool>``; ``mcp_tools`` is what agents call for such an item.
+Importing this package is cheap: the SDK (about 0.7 s to import) loads with the first tool set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Container
+import importlib
 from typing import Any
 
-from msagent.errors import ConfigError
-from msagent.tools.base import BaseTool
 from msagent.tools.mcp.config import MCP_KEY, MCPServerConfig, is_mcp_config, parse_mcp_config
-from msagent.tools.mcp.tool import MCPTool, tool_name
-from msagent.tools.mcp.toolset import MCPToolset
+
+_LAZY = {
+    "MCPTool": "msagent.tools.mcp.tool",
+    "tool_name": "msagent.tools.mcp.tool",
+    "MCPToolset": "msagent.tools.mcp.toolset",
+    "mcp_tools": "msagent.tools.mcp.build",
+}
 
 
-def mcp_tools(config: dict[str, Any], taken: Container[str] = ()) -> list[BaseTool]:
-    """Start the servers of ``config`` and return their tools; names in ``taken`` are a clash."""
-    toolset = MCPToolset(config)
-    tools: list[BaseTool] = list(toolset.tools)
-    clash = [t.name for t in tools if t.name in taken]
-    if clash:
-        toolset.close()
-        raise ConfigError(f"MCP tool names {', '.join(clash)} clash with tools listed before them in "
-                          "function_list; rename the MCP server", field="function_list")
-    return tools
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
