@@ -1,8 +1,17 @@
-"""LLM back-ends behind one chat interface."""
+"""LLM back-ends behind one chat interface (``get_chat_model(cfg).chat(...)``; Qwen-Agent's call shape
+with message dicts and ``functions=`` too, see ``qwen_style``)."""
 
 from msagent.llm.base import ChatModel, ChatResult, ToolChoice
 from msagent.llm.config import GenerationSettings, LLMConfig
-from msagent.llm.events import FinishEvent, LLMEvent, TextDelta, ToolCallEvent, Usage, UsageEvent
+from msagent.llm.events import (
+    FinishEvent,
+    LLMEvent,
+    TextDelta,
+    ToolCallEvent,
+    ToolCallPartial,
+    Usage,
+    UsageEvent,
+)
 from msagent.llm.fake import FunctionModel, ScriptedModel, ScriptedTurn
 from msagent.llm.registry import get_chat_model, model_servers, register_model_server
 
@@ -18,6 +27,7 @@ __all__ = [
     "ScriptedTurn",
     "TextDelta",
     "ToolCallEvent",
+    "ToolCallPartial",
     "ToolChoice",
     "Usage",
     "UsageEvent",

@@ -160,12 +160,9 @@ class DashScopeModel(ChatModel):
                     yield TextDelta(text=content)
                 for part in _get(message, "tool_calls") or []:
                     fn = _get(part, "function") or {}
-                    calls.add(
-                        int(_get(part, "index", 0) or 0),
-                        _get(part, "id"),
-                        _get(fn, "name"),
-                        _get(fn, "arguments"),
-                    )
+                    index = int(_get(part, "index", 0) or 0)
+                    calls.add(index, _get(part, "id"), _get(fn, "name"), _get(fn, "arguments"))
+                    yield calls.partial(index)
                 reason = _get(choice, "finish_reason")
                 if reason and reason != "null":
                     finish = reason

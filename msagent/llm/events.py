@@ -1,4 +1,5 @@
-"""What a chat model yields: text deltas, complete tool calls, usage, and how it finished."""
+"""What a chat model yields: text deltas, complete tool calls (and, on request, calls being
+written), usage, and how it finished."""
 
 from __future__ import annotations
 
@@ -35,6 +36,17 @@ class ToolCallEvent(BaseModel):
     call: ToolCall
 
 
+class ToolCallPartial(BaseModel):
+    """A tool call being written: its name and arguments so far (each event holds all of them).
+    Passed on only to callers that ask for them (``chat(..., partial_calls=True)``); the complete
+    ``ToolCallEvent`` of the same ``index`` follows."""
+
+    kind: Literal["tool_call_partial"] = "tool_call_partial"
+    index: int = 0
+    name: str = ""
+    arguments: str = ""
+
+
 class UsageEvent(BaseModel):
     kind: Literal["usage"] = "usage"
     usage: Usage
@@ -45,4 +57,6 @@ class FinishEvent(BaseModel):
     reason: str = "stop"  # stop | tool_calls | length | content_filter
 
 
-LLMEvent = Annotated[Union[TextDelta, ToolCallEvent, UsageEvent, FinishEvent], Field(discriminator="kind")]
+LLMEvent = Annotated[
+    Union[TextDelta, ToolCallEvent, ToolCallPartial, UsageEvent, FinishEvent], Field(discriminator="kind")
+]

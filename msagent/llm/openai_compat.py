@@ -16,7 +16,15 @@ from msagent.errors import ConfigError, MissingApiKeyError, ModelError
 from msagent.llm.base import ChatModel, ToolChoice
 from msagent.llm.config import GenerationSettings, LLMConfig
 from msagent.llm.errors_map import retry_after_s, status_error, timeout_error, unreachable_error
-from msagent.llm.events import FinishEvent, LLMEvent, TextDelta, ToolCallEvent, Usage, UsageEvent
+from msagent.llm.events import (
+    FinishEvent,
+    LLMEvent,
+    TextDelta,
+    ToolCallEvent,
+    ToolCallPartial,
+    Usage,
+    UsageEvent,
+)
 from msagent.llm.retry import with_retries
 from msagent.schemas import FunctionCall, Message, ToolCall, ToolSpec
 
@@ -73,6 +81,11 @@ class ToolCallAssembler:
             part["name"] += name
         if arguments:
             part["arguments"] += arguments
+
+    def partial(self, index: int) -> ToolCallPartial:
+        """The call at ``index`` as written so far."""
+        part = self._parts[index]
+        return ToolCallPartial(index=sorted(self._parts).index(index), name=part["name"], arguments=part["arguments"])
 
     def has_calls(self) -> bool:
         return bool(self._parts)
@@ -225,6 +238,7 @@ class OpenAICompatModel(ChatModel):
                     for part in (delta.tool_calls if delta is not None else None) or []:
                         fn = part.function
                         calls.add(part.index, part.id, fn.name if fn else None, fn.arguments if fn else None)
+                        yield calls.partial(part.index)
                     if choice.finish_reason:
                         finish = choice.finish_reason
                         yield from calls.events()

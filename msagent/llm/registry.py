@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
+
 from msagent.errors import ConfigError, UnknownModelServerError
 from msagent.llm.base import ChatModel
 from msagent.llm.config import LLMConfig
@@ -44,7 +46,13 @@ def get_chat_model(config: ChatModel | LLMConfig | dict[str, Any] | None) -> Cha
         return config
     if config is None:
         raise ConfigError("no llm config given: pass llm={'model': ..., 'model_server': 'dashscope' | 'openai', ...}")
-    cfg = config if isinstance(config, LLMConfig) else LLMConfig.model_validate(config)
+    try:
+        cfg = config if isinstance(config, LLMConfig) else LLMConfig.model_validate(config)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(map(str, err['loc'])) or 'llm'}: {err['msg'].removeprefix('Value error, ')}" for err in e.errors()
+        )
+        raise ConfigError(f"invalid llm config: {problems}", field="llm") from None
     _load_builtins()
     factory = _FACTORIES.get(cfg.model_server.lower())
     if factory is None:

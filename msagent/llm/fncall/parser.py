@@ -15,7 +15,7 @@ from typing import Literal
 
 import json5
 
-from msagent.llm.events import FinishEvent, LLMEvent, TextDelta, ToolCallEvent, UsageEvent
+from msagent.llm.events import FinishEvent, LLMEvent, TextDelta, ToolCallEvent, ToolCallPartial, UsageEvent
 from msagent.schemas import FunctionCall, ToolCall
 
 # thought/final: a visible-text marker (dropped); name/args: a call's parts; stop: the model is
@@ -97,12 +97,17 @@ class CallStreamParser:
     def _consume(self, text: str) -> Iterator[LLMEvent]:
         if not text:
             return
+        if self._mode == "text":
+            yield from self._visible(text)
+            return
         if self._mode == "name":
             self._name += text
-        elif self._mode == "args":
-            self._args = (self._args or "") + text
         else:
-            yield from self._visible(text)
+            self._args = (self._args or "") + text
+        name = _clean_name(self._name)
+        if name:  # the call as written so far (kept back from callers that did not ask for it)
+            args = (self._args or "").lstrip().removeprefix(":").strip()
+            yield ToolCallPartial(index=self.calls, name=name, arguments=args)
 
     def _visible(self, text: str) -> Iterator[LLMEvent]:
         if self._skip_ws:
@@ -138,7 +143,7 @@ class CallStreamParser:
         if self._mode == "text":
             return
         lines = self._name.strip().lstrip(":").strip().splitlines()
-        name = lines[0].strip().strip("`'\"").strip() if lines else ""
+        name = _clean_name(self._name)
         # Half a call (a name but no arguments keyword): whatever followed the name is passed on,
         # so that the tool says what is wrong with it.
         raw = self._args if self._args is not None else "\n".join(lines[1:])
@@ -150,9 +155,16 @@ class CallStreamParser:
         self._skip_ws = True
 
 
+def _clean_name(raw: str) -> str:
+    """The tool name from the text after the name keyword (its first line, without quotes)."""
+    lines = raw.strip().lstrip(":").strip().splitlines()
+    return lines[0].strip().strip("`'\"").strip() if lines else ""
+
+
 def normalize_arguments(raw: str) -> str:
-    """JSON5 arguments (single quotes, trailing commas, fences) as strict JSON; text that does
-    not parse is passed on as it is, so that the tool reports an argument error the model reads."""
+    """JSON5 arguments (single quotes, trailing commas, fences) as strict JSON; a JSON object is
+    kept as the model wrote it (it goes back into the prompt so). Text that does not parse is passed
+    on as it is, so that the tool reports an argument error the model reads."""
     text = raw.strip().lstrip(":").strip()
     fenced = _FENCE.match(text)
     if fenced:
@@ -162,6 +174,11 @@ def normalize_arguments(raw: str) -> str:
     # Only text that starts as an object may have prose after it; code with a dict inside is code.
     for candidate in (text, _first_object(text) if text.startswith("{") else None):
         if candidate:
+            try:
+                if isinstance(json.loads(candidate), dict):
+                    return candidate
+            except (ValueError, RecursionError):
+                pass
             try:
                 return json.dumps(json5.loads(candidate), ensure_ascii=False)
             except (ValueError, RecursionError):

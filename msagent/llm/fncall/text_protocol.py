@@ -27,25 +27,36 @@ class TextProtocol(FncallProtocol):
         raise NotImplementedError
 
     def choice_rule(self, tools: list[ToolSpec], tool_choice: ToolChoice, parallel_tool_calls: bool) -> str:
-        rules = []
+        rules = [self.tool_choice_rule(tool_choice), self.parallel_rule(parallel_tool_calls)]
+        return " ".join(r for r in rules if r)
+
+    def tool_choice_rule(self, tool_choice: ToolChoice) -> str:
         if tool_choice == "required":
-            rules.append("You must call at least one tool before you answer.")
-        elif tool_choice not in ("auto", "none", ""):
-            rules.append(
-                f"You must call the tool `{tool_choice}` ({self.name_keyword} {tool_choice}) before you answer."
-            )
+            return "You must call at least one tool before you answer."
+        if tool_choice not in ("auto", "none", ""):
+            return f"You must call the tool `{tool_choice}` ({self.name_keyword} {tool_choice}) before you answer."
+        return ""
+
+    def parallel_rule(self, parallel_tool_calls: bool) -> str:
         if parallel_tool_calls:
-            rules.append(
+            return (
                 f"You may call several tools at once: write several {self.name_keyword} / {self.args_keyword} "
                 f"pairs one after another, then stop; each result comes back as its own {self.result_keyword} "
                 "line, in the same order."
             )
-        else:
-            rules.append(
-                f"Call at most one tool at a time: write one {self.name_keyword} and one {self.args_keyword}, "
-                f"then stop and wait for the {self.result_keyword}."
+        return (
+            f"Call at most one tool at a time: write one {self.name_keyword} and one {self.args_keyword}, "
+            f"then stop and wait for the {self.result_keyword}."
+        )
+
+    @staticmethod
+    def check_choice(tools: list[ToolSpec], tool_choice: ToolChoice) -> None:
+        names = [t.name for t in tools]
+        if tool_choice not in ("auto", "none", "required") and tool_choice not in names:
+            raise ConfigError(
+                f"tool_choice {tool_choice!r} is not one of the given tools ({', '.join(names)}); "
+                "use 'auto', 'none', 'required' or a tool's name"
             )
-        return " ".join(rules)
 
     # --- rendering ---------------------------------------------------------------------------------
     def format_calls(self, calls: list[ToolCall]) -> str:
@@ -64,12 +75,7 @@ class TextProtocol(FncallProtocol):
         tool_choice: ToolChoice,
         parallel_tool_calls: bool,
     ) -> list[Message]:
-        names = [t.name for t in tools]
-        if tool_choice not in ("auto", "none", "required") and tool_choice not in names:
-            raise ConfigError(
-                f"tool_choice {tool_choice!r} is not one of the given tools ({', '.join(names)}); "
-                "use 'auto', 'none', 'required' or a tool's name"
-            )
+        self.check_choice(tools, tool_choice)
         prompt = self.tools_prompt(tools, tool_choice, parallel_tool_calls)
         out: list[Message] = []
         results: list[Message] = []
