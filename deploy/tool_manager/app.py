@@ -165,4 +165,7 @@ def create_app(config: ManagerConfig | None = None, manager: ToolManager | None 
         found = catalog.retrieve(req.question, req.top_k)
         return _envelope({"retrieved_tools": [t["name"] for t in found], "tools_json": found})
 
+    from deploy.tool_manager.mcp_endpoint import mount_mcp  # /mcp: the same tools for MCP clients
+
+    mount_mcp(app, manager, ready)
     return app

@@ -69,8 +69,9 @@ class MCPConnection:
         except MCPServerError:
             raise
         except Exception as e:  # noqa: BLE001  (whatever the SDK or the OS raised, said with the server's name)
+            reason = (_http_refusal(self.config) if self.config.url else None) or _reason(e)
             raise MCPServerError(
-                f"MCP server '{self.name}' ({self.config.describe()}) could not be started: {_reason(e)}",
+                f"MCP server '{self.name}' ({self.config.describe()}) could not be started: {reason}",
                 server=self.name,
             ) from e
         self.starts += 1
@@ -209,6 +210,22 @@ def _errlog() -> TextIO:
         except (AttributeError, OSError, ValueError):
             continue
     return open(os.devnull, "w")  # noqa: SIM115  (kept open for the server's lifetime)
+
+
+def _http_refusal(config: MCPServerConfig) -> str | None:
+    """The SDK reports a refused HTTP request without its status; ask once more to say why."""
+    import httpx
+
+    hello = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "msagent", "version": "0"}}}
+    headers = {"Accept": "application/json, text/event-stream", **config.headers}
+    try:
+        r = httpx.post(str(config.url), json=hello, headers=headers, timeout=5.0)
+    except httpx.HTTPError:
+        return None
+    if r.status_code < 400:
+        return None
+    return f"HTTP {r.status_code} {r.reason_phrase}: {r.text.strip()[:300]}"
 
 
 def _reason(e: BaseException) -> str:
