@@ -155,8 +155,9 @@ class ToolManager:
             raise ManagerError(503, e.message) from None
         if image.startswith(IMAGE_REPO + ":"):
             from msagent.tools import tool_names
+            from msagent.tools.mcp.bridge import is_mcp_node
 
-            if tool_name not in tool_names():
+            if tool_name not in tool_names() and not is_mcp_node(tool_name):  # 'mcp.<name>': an MCP server
                 raise ManagerError(404, f"unknown tool '{tool_name}'; the image has: {', '.join(tool_names())}")
             _check_tool_cfg(tool_name, tool_cfg)
 
@@ -292,10 +293,10 @@ class ToolManager:
 def _check_tool_cfg(tool_name: str, tool_cfg: dict) -> None:
     """Build the tool once here (tools build cheaply; kernels and clients start on first call), so a
     ``tool_cfg`` the tool rejects is a 400 now rather than a node that fails to start."""
-    from msagent.tools import get_tool
+    from msagent.tools.mcp.bridge import node_tool
 
     try:
-        tool = get_tool(tool_name, tool_cfg)
+        tool = node_tool(tool_name, tool_cfg)
     except (MsagentError, TypeError, ValueError) as e:
         msg = e.message if isinstance(e, MsagentError) else str(e)
         raise ManagerError(400, f"bad tool_cfg for '{tool_name}': {msg}") from None

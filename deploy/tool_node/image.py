@@ -30,7 +30,8 @@ IMAGE_REPO = "msagent/tool-node"
 LATEST = f"{IMAGE_REPO}:latest"
 DEFAULT_BASE = "python:3.11-slim"
 # what the server needs in the image: no ray, no openai
-IMAGE_REQUIREMENTS = ["fastapi", "uvicorn", "pydantic", "json5", "jupyter_client", "ipykernel", "httpx", "pyyaml"]
+IMAGE_REQUIREMENTS = ["fastapi", "uvicorn", "pydantic", "json5", "jupyter_client", "ipykernel", "httpx", "pyyaml",
+                      "mcp"]  # mcp: MCP servers run in nodes (msagent.tools.mcp.bridge)
 HERE = Path(__file__).resolve().parent
 
 Progress = Callable[[str], None]

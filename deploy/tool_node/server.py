@@ -23,7 +23,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from msagent.errors import ConfigError, ToolArgumentError, ToolError, ToolNotFoundError
-from msagent.tools import BaseTool, get_tool
+from msagent.tools import BaseTool
+from msagent.tools.mcp.bridge import node_tool
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class ToolHost:
         except (TypeError, ValueError) as e:
             raise NodeError(400, f"tool_cfg.timeout must be a positive number of seconds ({e})") from None
         try:
-            self.tool = get_tool(name, cfg)
+            self.tool = node_tool(name, cfg)  # a registered tool, or an MCP server ('mcp.<name>')
         except ToolNotFoundError as e:
             raise NodeError(404, e.message) from None
         except (ConfigError, ToolError, TypeError, ValueError) as e:

@@ -55,7 +55,8 @@ class Agent(ABC):
         if isinstance(item, dict) and "mcpServers" in item:  # MCP servers: one tool per server tool
             from msagent.tools.mcp import mcp_tools  # imports the MCP SDK only when used
 
-            for mcp_tool in mcp_tools(item, taken=self.function_map):
+            for mcp_tool in mcp_tools(item, taken=self.function_map, use_tool_api=self.use_tool_api,
+                                      tenant_id=self.tenant_id, tool_api=self.tool_api):
                 self.function_map[mcp_tool.name] = mcp_tool
             return
         if isinstance(item, BaseTool):

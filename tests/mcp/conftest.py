@@ -1,4 +1,4 @@
-"""MCP fixtures: the demo server (tests/mcp/demo_server.py, written with the SDK) over HTTP, and a tool
+"""MCP fixtures: the demo server (msagent/testing/mcp_demo_server.py, written with the SDK) over HTTP, and a tool
 manager with its /mcp endpoint."""
 
 from __future__ import annotations

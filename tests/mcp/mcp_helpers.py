@@ -14,12 +14,12 @@ from typing import Any
 
 from msagent.ports import free_port
 
-DEMO = Path(__file__).with_name("demo_server.py")
+DEMO = ["-m", "msagent.testing.mcp_demo_server"]  # the demo MCP server (also in the tool-node image)
 
 
 def stdio_server(**env: str) -> dict[str, Any]:
     """The config of one demo server over stdio (``env``: DEMO_PID_FILE, DEMO_PREFIX, ...)."""
-    return {"command": sys.executable, "args": [str(DEMO)], "env": dict(env)}
+    return {"command": sys.executable, "args": list(DEMO), "env": dict(env)}
 
 
 def pid_alive(pid: int) -> bool:
@@ -44,7 +44,7 @@ def wait_gone(pid: int, timeout: float = 15.0) -> bool:
 
 def start_http_demo(**env: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(DEMO), "--http", str(port)], env={**os.environ, **env},
+    proc = subprocess.Popen([sys.executable, *DEMO, "--http", str(port)], env={**os.environ, **env},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while True:

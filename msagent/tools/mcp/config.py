@@ -2,7 +2,8 @@
 
 A server is a command (stdio: ``command``, ``args``, ``env``, ``cwd``) or a URL (streamable HTTP:
 ``url``, ``headers``). ``timeout`` bounds one tool call, ``connect_timeout`` the start; ``disabled``
-servers are skipped. Anything else is refused with the server's name, so a typo never goes unnoticed.
+servers are skipped; ``node`` holds the tool node's settings when the server runs in one
+(``use_tool_api=True``: ``network``, ``memory``, ``cpus``, ``pids_limit``). Anything else is refused with the server's name, so a typo never goes unnoticed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class MCPServerConfig(BaseModel):
     timeout: float = Field(default=120.0, gt=0)
     connect_timeout: float = Field(default=30.0, gt=0)
     disabled: bool = False
+    # with use_tool_api: the tool node's settings (network, memory, cpus, pids_limit), as a tool's tool_cfg
+    node: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_transport(self) -> MCPServerConfig:
@@ -48,8 +51,8 @@ class MCPServerConfig(BaseModel):
             raise ValueError(f"type {self.type!r} needs a 'url'")
         if self.url is None and self.headers:
             raise ValueError("'headers' apply to a 'url' server only")
-        if self.command is None and (self.args or self.env or self.cwd):
-            raise ValueError("'args', 'env' and 'cwd' apply to a 'command' server only")
+        if self.command is None and (self.args or self.env or self.cwd or self.node):
+            raise ValueError("'args', 'env', 'cwd' and 'node' apply to a 'command' server only")
         return self
 
     @property
@@ -97,7 +100,7 @@ def _problem(err: Any) -> str:
     where = ".".join(str(p) for p in err.get("loc", ()))
     if err.get("type") == "extra_forbidden":
         return (f"unknown key '{where}' (known: command, args, env, cwd, url, headers, type, timeout, "
-                "connect_timeout, disabled)")
+                "connect_timeout, disabled, node)")
     msg = str(err.get("msg", "")).removeprefix("Value error, ")
     return f"'{where}': {msg}" if where else msg
 

@@ -3,6 +3,8 @@
 It starts every server (in parallel), lists their tools and builds one ``MCPTool`` per tool. The
 sessions run on a loop thread the tool set owns; they are reused across turns and closed when the
 last tool is closed (``Agent.close``), when the tool set is collected, or at interpreter exit.
+With ``use_tool_api=True`` stdio servers run in hardened tool nodes instead (``node.py``); URL
+servers are reached directly either way.
 """
 
 from __future__ import annotations
@@ -19,16 +21,27 @@ from msagent.errors import ConfigError, MCPServerError
 from msagent.tools.mcp.config import MCPServerConfig, parse_mcp_config
 from msagent.tools.mcp.connection import MCPConnection
 from msagent.tools.mcp.loop import LoopThread
+from msagent.tools.mcp.node import NodeConnection
 from msagent.tools.mcp.tool import MCPTool, tool_name
 
 log = logging.getLogger(__name__)
 
 
 class MCPToolset:
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        *,
+        use_tool_api: bool = False,
+        tenant_id: str = "default",
+        tool_api: dict[str, Any] | None = None,
+    ) -> None:
         self.servers: dict[str, MCPServerConfig] = parse_mcp_config(config)
+        self.use_tool_api = use_tool_api
+        self.tenant_id = tenant_id
+        self.tool_api = dict(tool_api or {})
         self._loop = LoopThread()
-        self.connections: dict[str, MCPConnection] = {}
+        self.connections: dict[str, MCPConnection | NodeConnection] = {}
         self.tools: list[MCPTool] = []
         self.listed: dict[str, list[mcp_types.Tool]] = {}
         self._open_tools = 0
@@ -47,7 +60,10 @@ class MCPToolset:
             return
         self._loop.start()
         for name, cfg in self.servers.items():
-            self.connections[name] = MCPConnection(name, cfg, self._loop)
+            if self.use_tool_api and cfg.command is not None:
+                self.connections[name] = NodeConnection(name, cfg, self.tenant_id, self.tool_api)
+            else:
+                self.connections[name] = MCPConnection(name, cfg, self._loop)
         with ThreadPoolExecutor(max_workers=len(self.connections), thread_name_prefix="mcp-open") as pool:
             futures = {name: pool.submit(conn.open) for name, conn in self.connections.items()}
         failed = []
@@ -94,7 +110,7 @@ class MCPToolset:
         return not self._finalizer.alive
 
 
-def _shutdown(loop: LoopThread, connections: dict[str, MCPConnection]) -> None:
+def _shutdown(loop: LoopThread, connections: dict[str, MCPConnection | NodeConnection]) -> None:
     for conn in connections.values():
         conn.close()
     loop.stop()

@@ -1,6 +1,6 @@
 """A small MCP server written with the official SDK, for the tests and the benchmark.
 
-``python demo_server.py`` speaks stdio; ``python demo_server.py --http PORT`` serves streamable HTTP
+``python -m msagent.testing.mcp_demo_server`` speaks stdio; ``... --http PORT`` serves streamable HTTP
 on 127.0.0.1:PORT/mcp. ``DEMO_PID_FILE`` (env) gets the process id, so tests can see it end.
 ``DEMO_PREFIX`` (env) prefixes ``echo``'s answers, so a test can tell two servers apart;
 ``DEMO_EXTRA_TOOL`` (env) adds a copy of ``echo`` under that name.
@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import base64
 import os
-import sys
+import socket
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -92,6 +92,12 @@ def pid() -> str:
     return str(os.getpid())
 
 
+@server.tool()
+def whoami() -> str:
+    """The server's user id and host name (a tool node runs it as uid 10001 in its container)."""
+    return f"uid={os.getuid()} host={socket.gethostname()}"
+
+
 if os.environ.get("DEMO_EXTRA_TOOL"):
     server.add_tool(echo, name=os.environ["DEMO_EXTRA_TOOL"])
 
@@ -110,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
