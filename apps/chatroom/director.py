@@ -4,7 +4,8 @@ The director is a watcher agent asked for ``{"next_speakers": [...]}``. Small mo
 in clean JSON, so its reply is read in three ways (JSON, then names found in the text) and, if
 nothing usable remains, the room falls back to round-robin. The rules always hold: at most
 ``max_speakers`` roles, only roles of the story, never the one who just spoke, and an ``@Name``
-in the last message makes that role answer whatever the director says.
+in the last message makes that role answer whatever the director says. A character that has been
+quiet for a while gets the floor (``quiet_first``): small directors favour whoever was named last.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import re
 from dataclasses import dataclass, field
 
 import json5
-
-from apps.chatroom.stories import Story
 
 DIRECTOR_ROLE = "director"
 _MENTION = re.compile(r"@([A-Za-z][A-Za-z0-9_]*)")
@@ -28,17 +27,6 @@ class Decision:
     source: str  # 'mention' | 'director' | 'round-robin'
     note: str = ""  # shown in the room when the director's answer was not usable
     unknown: list[str] = field(default_factory=list)
-
-
-def director_instruction(story: Story) -> str:
-    """Short on purpose: a 135M model loses long instructions."""
-    names = ", ".join(story.role_names)
-    return (
-        f"You direct a play. Setting: {story.setting} Characters: {names}. "
-        'Read the conversation and answer only with JSON like {"next_speakers": ["'
-        f'{story.role_names[0]}"]}}: one or two characters who should speak next, '
-        "never the one who just spoke."
-    )
 
 
 def mentions(text: str, roles: list[str]) -> list[str]:
@@ -119,3 +107,27 @@ def decide(
     else:
         why = "the director's answer named nobody who may speak"
     return Decision([round_robin(roles, last_speaker)], "round-robin", note=f"{why}; taking turns in order", unknown=unknown)
+
+
+def quiet_first(decision: Decision, speakers_so_far: list[str], ai_roles: list[str]) -> Decision:
+    """Give the floor to the AI character silent the longest, when it has been silent for
+    ``2 * len(ai_roles)`` lines (or never spoke after that many); an @-mention still wins."""
+    if decision.source == "mention" or not ai_roles:
+        return decision
+    window = 2 * len(ai_roles)
+    if len(speakers_so_far) < window:
+        return decision
+    last = speakers_so_far[-1] if speakers_so_far else None
+    recent = set(speakers_so_far[-window:])
+    quiet = [r for r in ai_roles if r not in recent and r != last]
+    if not quiet or any(r in quiet for r in decision.speakers):
+        return decision
+
+    def silent_for(role: str) -> int:
+        for back, who in enumerate(reversed(speakers_so_far)):
+            if who == role:
+                return back
+        return len(speakers_so_far) + 1
+
+    role = max(quiet, key=silent_for)
+    return Decision([role], "quiet", unknown=decision.unknown)

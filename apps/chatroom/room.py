@@ -11,14 +11,21 @@ turn goes back to the user.
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from apps.chatroom.director import DIRECTOR_ROLE, Decision, decide, director_instruction, mentions
+from apps.chatroom.director import (
+    DIRECTOR_ROLE,
+    Decision,
+    decide,
+    mentions,
+    quiet_first,
+    round_robin,
+)
+from apps.chatroom.profiles import ModelProfile, profile_for
 from apps.chatroom.runtime import RoomRuntime
 from apps.chatroom.stories import Story
 
@@ -38,8 +45,16 @@ class Line:
 @dataclass
 class RoomOptions:
     max_rounds: int = 3  # director rounds before the user is asked, whatever the director says
-    max_speakers: int = 2
-    max_tokens: int = 120  # replies stay short: small models ramble and the room is a chat
+    max_speakers: int | None = None  # None: the model profile's (one at a time on the local model)
+    max_tokens: int | None = None  # None: the model profile's (replies stay short: the room is a chat)
+
+    def profile(self, llm: dict[str, Any]) -> ModelProfile:
+        profile = profile_for(llm)
+        if self.max_speakers:
+            profile = replace(profile, max_speakers=self.max_speakers)
+        if self.max_tokens:
+            profile = replace(profile, max_tokens=self.max_tokens)
+        return profile
 
 
 @dataclass
@@ -54,13 +69,17 @@ class ChatRoom:
     phase: Phase = "idle"
     status: str = ""
     first_token_s: float | None = None  # from begin() to the first streamed token, for the record
+    choices: list[str] = field(default_factory=list)  # how each round's speakers were chosen (Decision.source)
 
     def __post_init__(self) -> None:
         if self.user_role not in self.story.role_names:
             raise ValueError(f"{self.user_role!r} is not a role of {self.story.title!r}")
         self.runtime: RoomRuntime | None = None
+        self.profile = self.options.profile(self.llm)
         self.last_speaker: str | None = None
         self._last_source = ""
+        self._failed = False  # the last _speak failed (an error is in the transcript)
+        self._pass_to: str | None = None  # who speaks next without asking the director
         self._started_at = 0.0
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -70,10 +89,9 @@ class ChatRoom:
                 self.story,
                 self.user_role,
                 self.llm,
-                director_instruction(self.story),
                 remote=self.remote,
                 prefix=self.prefix,
-                max_tokens=self.options.max_tokens,
+                profile=self.profile,
             )
 
     def close(self) -> None:
@@ -103,7 +121,7 @@ class ChatRoom:
         self.transcript.append(Line("", f"{opener} opens: {topic}", "notice"))  # what the cast was given
         self.runtime.send_task(f"Topic: {topic}")
         spoken = yield from self._speak([opener])
-        if not spoken:
+        if not spoken and self._failed:
             yield from self._your_turn("Nobody could speak. Check the model, then say something.")
             return
         yield from self._rounds()
@@ -136,6 +154,7 @@ class ChatRoom:
             last_text = self._last_text()
         for _ in range(self.options.max_rounds):
             decision = yield from self._direct(last_text)
+            self.choices.append(decision.source)
             if decision.note and self._last_source != "round-robin":  # said once, not every round
                 self.transcript.append(Line("", decision.note, "notice"))
             self._last_source = decision.source
@@ -143,7 +162,7 @@ class ChatRoom:
                 yield from self._your_turn(None)
                 return
             spoken = yield from self._speak(decision.speakers)
-            if not spoken:
+            if not spoken and self._failed:
                 yield from self._your_turn("Nobody could answer; the turn is yours.")
                 return
             last_text = self._last_text()
@@ -154,7 +173,10 @@ class ChatRoom:
         roles = self.story.role_names
         forced = [r for r in mentions(last_text, roles) if r != self.last_speaker]
         if forced:  # an @-mention decides; the director is not asked
-            return decide(None, roles, self.last_speaker, last_text=last_text, max_speakers=self.options.max_speakers)
+            return decide(None, roles, self.last_speaker, last_text=last_text, max_speakers=self.profile.max_speakers)
+        if self._pass_to:  # the last speaker had nothing new to say: the next one in turn, at once
+            role, self._pass_to = self._pass_to, None
+            return Decision([role], "pass")
         self.status = "The director is choosing who speaks next..."
         yield
         reply: str | None
@@ -163,12 +185,15 @@ class ChatRoom:
         except Exception as e:
             log.warning("room %s: director failed: %s", self.prefix, e)
             reply = None
-        return decide(reply, roles, self.last_speaker, max_speakers=self.options.max_speakers)
+        decision = decide(reply, roles, self.last_speaker, max_speakers=self.profile.max_speakers)
+        ai_roles = [r for r in roles if r != self.user_role]
+        return quiet_first(decision, [line.role for line in self.transcript if line.kind == "say"], ai_roles)
 
     def _speak(self, speakers: list[str]) -> Generator[None, None, list[str]]:
         """Step ``speakers`` in parallel, streaming each into its own line; returns who spoke."""
         assert self.runtime is not None
         lines: dict[str, Line] = {}
+        self._failed = False
         self.status = f"{' and '.join(speakers)} {'is' if len(speakers) == 1 else 'are'} speaking..."
         yield
         try:
@@ -186,12 +211,16 @@ class ChatRoom:
         except Exception as e:
             log.warning("room %s: %s failed: %s", self.prefix, speakers, e)
             self.transcript.append(Line("", f"{' / '.join(speakers)} could not answer: {brief_error(e)}", "error"))
+            self._failed = True
         for line in lines.values():
             line.streaming = False
-            line.text = tidy_reply(line.text, self.story.role_names)
-        spoken = [r for r in speakers if r in lines and lines[r].text]
+            if not line.text.strip():  # nothing new to say (see Character): no empty bubble
+                self.transcript.remove(line)
+        spoken = [r for r in speakers if r in lines and lines[r].text.strip()]
         if spoken:
             self.last_speaker = spoken[-1]
+        elif not self._failed:  # they had nothing new to say (see Character): someone else goes on
+            self._pass_to = round_robin(self.story.role_names, speakers[-1])
         yield
         return spoken
 
@@ -213,24 +242,6 @@ class ChatRoom:
             if line.kind == "say":
                 return line.text
         return ""
-
-
-def tidy_reply(text: str, roles: list[str]) -> str:
-    """Small models echo the prompt's ``Name:`` format and stop mid-sentence at the token cap:
-    drop a leading speaker tag and a trailing half sentence (when a whole one precedes it)."""
-    text = text.strip()
-    names = "|".join(map(re.escape, roles))
-    one = rf"(?:{names})(?:\s+says)?"
-    tag = re.match(rf"^\s*(?:{one}\s*[:,]\s*)*{one}\s*:\s*", text, re.I) if roles else None
-    if tag:
-        text = text[tag.end() :]
-    if len(text) > 1 and text[0] == '"' and text.count('"') == 2 and text.endswith('"'):
-        text = text[1:-1]
-    if text and text[-1] not in ".!?\"')*":
-        cut = max(text.rfind(p) for p in (". ", "! ", "? "))
-        if cut > 0:
-            text = text[: cut + 1]
-    return text.strip()
 
 
 def brief_error(error: BaseException) -> str:

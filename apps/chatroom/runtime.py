@@ -1,60 +1,24 @@
 """The room's agents on the multi-agent runtime: one Task Center per room, under the room's prefix.
 
-Every story role is a RolePlay agent (the user's role is human-driven, ``human_input_mode='ON'``)
-and the director is a watcher RolePlay that sees the whole conversation and publishes nothing.
+Every story role is a ``Character`` (the user's role is human-driven, ``human_input_mode='ON'``)
+and the ``Director`` is a watcher that hears the whole conversation and publishes nothing.
 Locally everything is a plain object; with ``remote=True`` each is a named Ray actor
 ``{prefix}_{name}``, killed again by ``close()``.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from apps.chatroom.director import DIRECTOR_ROLE
-from apps.chatroom.stories import Story, StoryRole
+from apps.chatroom.profiles import ModelProfile
+from apps.chatroom.stories import Story
 from msagent.schemas import USER_REQUIREMENT, Message
 
 log = logging.getLogger(__name__)
-
-
-def role_instruction(story: Story, role: StoryRole) -> str:
-    """Short on purpose: small local models follow two sentences better than a page. (RolePlay
-    puts "You are <name>. <description>" before it.)"""
-    others = ", ".join(r.name for r in story.roles if r.name != role.name)
-    return (
-        f"Scene: {story.setting} The others here are {others}. "
-        f"Speak only as {role.name}, in one or two short sentences, without writing your name first."
-    )
-
-
-def _said(messages: Sequence[Message]) -> list[str]:
-    lines = []
-    for m in messages:
-        who = m.sent_from or m.role
-        lines.append(f"The scene: {m.content}" if who == USER_REQUIREMENT else f'{who} says: "{m.content}"')
-    return lines
-
-
-def scene_prompt(role: str, messages: Sequence[Message]) -> str:
-    """What a character reads: what was said since it last spoke, then one plain question.
-    (Module level, bound with functools.partial, so that it pickles to Ray actors.)"""
-    return "\n".join([*_said(messages), f"What does {role} say now? Reply with {role}'s words only."])
-
-
-def director_prompt(roles: Sequence[str], messages: Sequence[Message]) -> str:
-    names = ", ".join(roles)
-    return "\n".join(
-        [*_said(messages), f'Who of {names} should speak next? Answer only with JSON: {{"next_speakers": ["Name"]}}']
-    )
-
-
-def _with_generation(llm: dict[str, Any], **settings: Any) -> dict[str, Any]:
-    generate = {**dict(llm.get("generate_cfg") or {}), **settings}
-    return {**llm, "generate_cfg": generate}
 
 
 def split_frame(frame: str) -> tuple[str, str]:
@@ -71,6 +35,7 @@ class RoomRuntime:
     remote: bool
     prefix: str
     names: list[str] = field(default_factory=list)
+    agents: dict[str, Any] = field(default_factory=dict)  # role -> agent (object or actor handle)
 
     @classmethod
     def build(
@@ -78,13 +43,13 @@ class RoomRuntime:
         story: Story,
         user_role: str,
         llm: dict[str, Any],
-        director_instruction: str,
         *,
         remote: bool,
         prefix: str,
-        max_tokens: int = 120,
+        profile: ModelProfile,
     ) -> RoomRuntime:
-        from msagent.agents import RolePlay
+        from apps.chatroom.character import Character
+        from apps.chatroom.director_agent import Director
         from msagent.runtime.calls import call
         from msagent.runtime.component import create_component
         from task_center import TaskCenter
@@ -97,35 +62,22 @@ class RoomRuntime:
         try:
             agents = []
             for role in story.roles:
-                human = role.name == user_role
-                # stop where a small model starts writing the next character's line (OpenAI allows 4)
-                stop = [f"\n{r}:" for r in story.role_names if r != role.name][:4]
-                agents.append(
-                    create_component(
-                        RolePlay,
-                        name=role.name,
-                        remote=remote,
-                        prefix_name=prefix,
-                        llm=_with_generation(llm, max_tokens=max_tokens, stop=stop),
-                        instruction=role_instruction(story, role),
-                        description=role.description,
-                        human_input_mode="ON" if human else "CLOSE",
-                        parse_env_prompt_function=functools.partial(scene_prompt, role.name),
-                    )
-                )
-                runtime.names.append(role.name)
-            agents.append(
-                create_component(
-                    RolePlay,
-                    name=DIRECTOR_ROLE,
+                agent = create_component(
+                    Character,
+                    name=role.name,
                     remote=remote,
                     prefix_name=prefix,
-                    llm=_with_generation(llm, max_tokens=40, temperature=0.2),
-                    instruction=director_instruction,
-                    is_watcher=True,
-                    # only what was said since it last chose: short prompts, and the newest lines matter
-                    use_history=False,
-                    parse_env_prompt_function=functools.partial(director_prompt, story.role_names),
+                    story=story,
+                    profile=profile,
+                    llm=llm,
+                    human_input_mode="ON" if role.name == user_role else "CLOSE",
+                )
+                agents.append(agent)
+                runtime.names.append(role.name)
+                runtime.agents[role.name] = agent
+            agents.append(
+                create_component(
+                    Director, name=DIRECTOR_ROLE, remote=remote, prefix_name=prefix, story=story, profile=profile, llm=llm
                 )
             )
             runtime.names.append(DIRECTOR_ROLE)
@@ -146,6 +98,19 @@ class RoomRuntime:
 
         for frame in iter_call(self.task_center, "step", allowed_roles=roles, user_response=user_response):
             yield split_frame(str(frame))
+
+    def replay(self, lines: Sequence[tuple[str, str]]) -> None:
+        """Put a saved conversation back into the Environment, each line from its speaker, so
+        that every agent hears it as the story so far (a reopened transcript)."""
+        from msagent.runtime.calls import call
+
+        env = call(self.task_center, "get_env")
+        items = [
+            (who or USER_REQUIREMENT, Message(role=who or USER_REQUIREMENT, content=text))
+            for who, text in lines
+        ]
+        if items:
+            call(env, "store_messages", items)
 
     def publish_user(self, role: str, text: str) -> None:
         """The user's line, published by their human-driven agent."""

@@ -23,6 +23,7 @@ BUILTIN_STORIES = HERE / "story_files" / "builtin.yaml"
 AVATAR_DIR = HERE / "avatars"
 ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")  # one word, so that '@Name' can address it
 RESERVED = {"user", "all", "system", "assistant", "director", "tool"}
+MAX_ROLES = 8  # a room of more than eight is hard to follow, and each is a model call a round
 _MIME = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
 
@@ -30,6 +31,7 @@ class StoryRole(BaseModel):
     name: str
     description: str = Field(min_length=1)
     avatar: str | None = None  # file name or path; resolved by Story.avatar_uri
+    sample: str | None = None  # a line in the character's voice: small models copy the tone of an example
 
     @field_validator("name")
     @classmethod
@@ -46,8 +48,9 @@ class Story(BaseModel):
     title: str = Field(min_length=1)
     setting: str = Field(min_length=1)
     topic: str = Field(min_length=1)
-    roles: list[StoryRole] = Field(min_length=2)
-    source_dir: str = ""  # where relative avatar paths are looked up (set by the loader)
+    roles: list[StoryRole] = Field(min_length=2, max_length=MAX_ROLES)
+    opener: str | None = None  # who raises the topic (default: the first role)
+    source_dir: str = Field(default="", exclude=True)  # where relative avatar paths are looked up (set by the loader)
 
     @model_validator(mode="after")
     def _unique_roles(self) -> Story:
@@ -55,7 +58,13 @@ class Story(BaseModel):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"story {self.id!r} has duplicate roles: {', '.join(dupes)}")
+        if self.opener is not None and self.opener.lower() not in names:
+            raise ValueError(f"opener {self.opener!r} is not one of the roles ({', '.join(self.role_names)})")
         return self
+
+    @property
+    def first_speaker(self) -> str:
+        return self.role(self.opener).name if self.opener else self.roles[0].name
 
     @property
     def role_names(self) -> list[str]:

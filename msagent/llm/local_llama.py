@@ -71,6 +71,12 @@ class GenerateRequest(BaseModel):
     stop: list[str] = []
     seed: int | None = None
     repeat_penalty: float = 1.2  # a 135M model loops ("Aria: Aria: Aria:") without it
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
+    top_k: int = 40
+    # a plain text to continue, without the chat template: small models continue a script
+    # ('Mira said, "') far better than they follow instructions to write one line of it
+    prompt: str | None = None
 
 
 class LlamaEngine:
@@ -103,19 +109,22 @@ class LlamaEngine:
     def stream(self, request: GenerateRequest) -> Iterator[str]:
         self.load()
         with self._lock:
+            sampling = request.model_dump(
+                include={"max_tokens", "temperature", "top_p", "top_k", "seed", "repeat_penalty",
+                         "frequency_penalty", "presence_penalty"}
+            )  # fmt: skip
             try:
-                chunks = self._llama.create_chat_completion(
-                    messages=request.messages,
-                    stream=True,
-                    max_tokens=request.max_tokens,
-                    temperature=request.temperature,
-                    top_p=request.top_p,
-                    stop=request.stop or None,
-                    seed=request.seed,
-                    repeat_penalty=request.repeat_penalty,
-                )
+                if request.prompt is not None:
+                    chunks = self._llama.create_completion(
+                        prompt=request.prompt, stream=True, stop=request.stop or None, **sampling
+                    )
+                else:
+                    chunks = self._llama.create_chat_completion(
+                        messages=request.messages, stream=True, stop=request.stop or None, **sampling
+                    )
                 for chunk in chunks:
-                    text = chunk["choices"][0]["delta"].get("content")
+                    choice = chunk["choices"][0]
+                    text = choice["text"] if "text" in choice else choice["delta"].get("content")
                     if text:
                         yield text
             except (ValueError, RuntimeError) as e:  # llama.cpp reports context overflow etc. this way
@@ -166,6 +175,9 @@ class LocalLlamaModel(ChatModel):
     """``ChatModel`` over the shared local engine (in-process) or the shared model actor (Ray).
 
     Extra config keys: ``n_threads`` (1), ``n_ctx`` (2048), ``backend`` 'auto' | 'process' | 'actor'.
+    Sampling extras (in ``generate_cfg`` or the config): ``repeat_penalty`` (1.2), ``frequency_penalty``,
+    ``presence_penalty``, ``top_k`` (40), and ``continue_text`` (the messages' text is continued as
+    plain text, without the chat template).
     Tools go through the ReAct prompt protocol: the model has no native tool calling.
     """
 
@@ -201,12 +213,19 @@ class LocalLlamaModel(ChatModel):
         tool_choice: ToolChoice,
         parallel_tool_calls: bool,
     ) -> Iterator[LLMEvent]:
-        extra = self.config.model_extra or {}
+        # sampling extras: per call (generate_cfg) first, then the config's own keys
+        extra = {**(self.config.model_extra or {}), **settings.extra_fields()}
         # ~3 characters a token, leaving room for the reply: overflowing n_ctx is an error in llama.cpp
         budget = max(512, (self.spec.n_ctx - (settings.max_tokens or 256)) * 3)
+        llama_messages = fit_context(to_llama_messages(messages), budget)
         request = GenerateRequest(
-            messages=fit_context(to_llama_messages(messages), budget),
+            messages=llama_messages,
+            # 'continue_text': the messages' text is continued as is (see GenerateRequest.prompt)
+            prompt="\n".join(m["content"] for m in llama_messages) if extra.get("continue_text") else None,
             repeat_penalty=float(extra.get("repeat_penalty", 1.2)),
+            frequency_penalty=float(extra.get("frequency_penalty", 0.0)),
+            presence_penalty=float(extra.get("presence_penalty", 0.0)),
+            top_k=int(extra.get("top_k", 40)),
             max_tokens=settings.max_tokens or 256,
             temperature=0.7 if settings.temperature is None else settings.temperature,
             top_p=0.95 if settings.top_p is None else settings.top_p,

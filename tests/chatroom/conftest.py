@@ -82,9 +82,11 @@ CAST_LINES = {
 }
 
 
-def cast_handler(lines: dict[str, list[str]] | None = None, delay: float = 0.03) -> Any:
-    """A FakeOpenAIServer handler: characters speak their lines in turn; the director names whoever
-    the last speaker addressed (``{"next_speakers": [...]}``), or answers garbage when nobody was."""
+def cast_handler(lines: dict[str, list[str]] | None = None, delay: float = 0.03, director: str = "follow") -> Any:
+    """A FakeOpenAIServer handler: characters speak their lines in turn. The director
+    (``director='follow'``) names whoever the last speaker addressed (``{"next_speakers": [...]}``)
+    or answers garbage when nobody was; ``'garbage'``: always words naming nobody; ``'two'``:
+    always two characters other than the last speaker (it never hands the turn over)."""
     import itertools
     import json
     import re
@@ -102,13 +104,16 @@ def cast_handler(lines: dict[str, list[str]] | None = None, delay: float = 0.03)
         last = messages[-1]["content"]
         if "You direct a play" in system:
             said = re.findall(r'^(\w+) says: "(.*)"$', last, re.M)
-            if said:
-                speaker, text = said[-1]
-                named = [r for r in lines if r != speaker and re.search(rf"\b{r}\b", text)]
+            speaker = said[-1][0] if said else ""
+            if director == "two":
+                named = [r for r in lines if r != speaker][:2]
+                return FakeReply(text=json.dumps({"next_speakers": named}))
+            if said and director == "follow":
+                named = [r for r in lines if r != speaker and re.search(rf"\b{r}\b", said[-1][1])]
                 if named:
                     return FakeReply(text=json.dumps({"next_speakers": named[:1]}))
             return FakeReply(text="The storm is loud tonight.")  # not JSON, names nobody
-        match = re.match(r"You are (\w+)\.", system)
+        match = re.match(r"You are (\w+)\b", system)
         role = match.group(1) if match else ""
         with lock:
             text = next(turns[role]) if role in turns else "..."

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from apps.chatroom.director import decide, director_instruction, mentions, round_robin
+from apps.chatroom.director import decide, mentions, round_robin
+from apps.chatroom.prompts import director_instruction
 from apps.chatroom.stories import all_stories
 
 ROLES = ["Mira", "Tomas", "Ines", "Rook"]

@@ -9,7 +9,8 @@ import pytest
 from apps.chatroom.director import DIRECTOR_ROLE
 from apps.chatroom.room import ChatRoom, RoomOptions
 from apps.chatroom.stories import Story, all_stories
-from tests.chatroom.conftest import scripted_llm
+from msagent.testing import FakeOpenAIServer
+from tests.chatroom.conftest import cast_handler, openai_llm, scripted_llm
 from tests.conftest import free_port
 
 
@@ -30,9 +31,19 @@ def notices(room: ChatRoom) -> list[str]:
     return [line.text for line in room.transcript if line.kind != "say"]
 
 
+# lines that name nobody, so that only the director (or round-robin) can choose
+QUIET_LINES = {
+    "Mira": ["Hmm, the fog is thick.", "The lamp needs oil.", "I have seen worse nights."],
+    "Tomas": ["So cold tonight.", "The radio crackles.", "My hands are shaking."],
+    "Ines": ["The barometer keeps falling.", "Gulls are sheltering on the rocks.", "It will pass by dawn."],
+    "Rook": ["Aye.", "Leave it be.", "I said nothing."],
+}
+
+
 def test_director_garbage_falls_back_to_round_robin_and_the_room_goes_on() -> None:
-    # every agent, the director included, answers words naming nobody: the director is useless
-    room = ChatRoom(lighthouse(), "Rook", scripted_llm(["Hmm, the fog.", "So cold tonight."], delay=0), options=RoomOptions(max_rounds=2))
+    # the director answers words naming nobody: it is useless
+    server = FakeOpenAIServer(handler=cast_handler(QUIET_LINES, delay=0, director="garbage")).start()
+    room = ChatRoom(lighthouse(), "Rook", openai_llm(server.base_url), options=RoomOptions(max_rounds=2))
     try:
         run(room.begin("Mira", ""))
         assert room.phase == "your_turn"
@@ -46,12 +57,13 @@ def test_director_garbage_falls_back_to_round_robin_and_the_room_goes_on() -> No
         assert room.phase == "your_turn"
     finally:
         room.close()
+        server.stop()
 
 
 def test_round_cap_asks_the_user_even_when_the_director_never_does() -> None:
     # the director always names two AI roles; without the cap the room would talk forever
-    replies = ['{"next_speakers": ["Tomas", "Mira"]}', '{"next_speakers": ["Ines", "Mira"]}']
-    room = ChatRoom(lighthouse(), "Rook", scripted_llm(replies, delay=0), options=RoomOptions(max_rounds=3, max_speakers=2))
+    server = FakeOpenAIServer(handler=cast_handler(QUIET_LINES, delay=0, director="two")).start()
+    room = ChatRoom(lighthouse(), "Rook", openai_llm(server.base_url), options=RoomOptions(max_rounds=3, max_speakers=2))
     try:
         run(room.begin("Mira", "The lamp is out."))
         assert room.phase == "your_turn"
@@ -60,6 +72,7 @@ def test_round_cap_asks_the_user_even_when_the_director_never_does() -> None:
         assert "Rook" not in ai_lines
     finally:
         room.close()
+        server.stop()
 
 
 def test_mention_and_empty_input() -> None:
@@ -130,9 +143,6 @@ def test_ray_room_uses_prefixed_actors_and_close_kills_them(ray_cluster: None) -
 
 
 def test_model_server_going_down_mid_round_is_shown_and_the_user_gets_the_turn() -> None:
-    from msagent.testing import FakeOpenAIServer
-    from tests.chatroom.conftest import cast_handler, openai_llm
-
     server = FakeOpenAIServer(handler=cast_handler(delay=0.01)).start()
     room = ChatRoom(lighthouse(), "Rook", openai_llm(server.base_url), options=RoomOptions(max_rounds=3))
     try:
