@@ -1,8 +1,9 @@
 """The tool manager as an MCP server: ``/mcp``, streamable HTTP (official ``mcp`` SDK), same token.
 
 ``tools/list`` gives the tenant's tools with their JSON schemas: every tool the default image
-serves (built-ins, XAgent env tools, users' registered tools) and the tenant's nodes of other
-images. ``tools/call`` runs the tool in the tenant's node, creating the node (and waiting for it)
+serves (built-ins, XAgent env tools, users' registered tools), the tenant's running nodes of other
+images, and the tools of the tenant's MCP servers in nodes (as ``<server>-<tool>``, their results
+passed through unchanged). ``tools/call`` runs the tool in the tenant's node, creating the node (and waiting for it)
 when there is none. The tenant comes from the ``X-Tenant-Id`` header or ``?tenant_id=`` in the URL
 (default ``default``), so any MCP client (an IDE, another agent framework) can be pointed at
 ``http://host:31511/mcp?tenant_id=alice`` with ``Authorization: Bearer <token>``.
@@ -41,6 +42,8 @@ from deploy.tool_manager.config import NAME_PATTERN
 from deploy.tool_manager.errors import ManagerError
 from deploy.tool_manager.manager import ToolManager
 from msagent.schemas import new_id
+from msagent.tools.mcp.bridge import NODE_PREFIX, is_mcp_node
+from msagent.tools.mcp.tool import tool_name
 
 log = logging.getLogger(__name__)
 
@@ -98,27 +101,54 @@ class MCPEndpoint:
     async def _list_tools(self, ctx: Any, params: PaginatedRequestParams | None) -> ListToolsResult:
         tenant = _tenant(ctx.request)
         specs = {s["name"]: s for s in catalog.schemas(catalog.tool_names())[0]}
-        others = [r for r in self.manager.store.all(tenant) if r.tool_name not in specs and r.status == "running"]
-        infos = await asyncio.gather(*(self.manager.info(tenant, r.tool_name) for r in others), return_exceptions=True)
-        for rec, info in zip(others, infos, strict=True):
-            if isinstance(info, BaseException):
-                log.warning("tools/list: tool service %s gave no info: %s", rec.name, info)
-            elif isinstance(info, dict):
-                specs[rec.tool_name] = {**info, "name": rec.tool_name}
         tools = [Tool(name=name, description=s.get("description") or "",
                       input_schema=s.get("parameters") or {"type": "object", "properties": {}})
-                 for name, s in sorted(specs.items())]
-        return ListToolsResult(tools=tools)
+                 for name, s in specs.items()]
+        running = [r for r in self.manager.store.all(tenant) if r.tool_name not in specs and r.status == "running"]
+        found = await asyncio.gather(*(self._node_tools(tenant, r.tool_name) for r in running), return_exceptions=True)
+        for rec, more in zip(running, found, strict=True):
+            if isinstance(more, BaseException):
+                log.warning("tools/list: tool service %s gave no tools: %s", rec.name, more)
+            else:
+                tools += [tool for tool, _ in more]
+        return ListToolsResult(tools=sorted(tools, key=lambda t: t.name))
+
+    async def _node_tools(self, tenant: str, tool: str) -> list[tuple[Tool, str]]:
+        """A node's tools and their names in the node: its one tool, or for an MCP server's node
+        the server's tools, named '<server>-<tool>' here."""
+        if not is_mcp_node(tool):
+            info = await self.manager.info(tenant, tool)
+            return [(Tool(name=tool, description=info.get("description") or "",
+                          input_schema=info.get("parameters") or {"type": "object", "properties": {}}), tool)]
+        listed = json.loads(await self.manager.execute(tenant, tool, {"list_tools": True}, {}))
+        server = tool[len(NODE_PREFIX):]
+        return [(Tool.model_validate({**t, "name": tool_name(server, t["name"])}), t["name"]) for t in listed]
 
     async def _call_tool(self, ctx: Any, params: CallToolRequestParams) -> CallToolResult:
         tenant = _tenant(ctx.request)
+        arguments = dict(params.arguments or {})
         try:
+            target = await self._mcp_target(tenant, params.name)
+            if target is not None:  # a tool of an MCP server in a node: its result passes through as it is
+                node, remote = target
+                out = await self.manager.execute(tenant, node, {"tool": remote, "arguments": arguments}, {})
+                return CallToolResult.model_validate_json(out)
             await self._node(tenant, params.name)
-            out = await self.manager.execute(tenant, params.name, dict(params.arguments or {}), {})
+            out = await self.manager.execute(tenant, params.name, arguments, {})
         except ManagerError as e:
             return CallToolResult(content=[TextContent(type="text", text=e.message)], is_error=True)
         text = out if isinstance(out, str) else json.dumps(out, ensure_ascii=False, default=str)
         return CallToolResult(content=[TextContent(type="text", text=text)])
+
+    async def _mcp_target(self, tenant: str, name: str) -> tuple[str, str] | None:
+        """(node tool, MCP tool) when ``name`` is '<server>-<tool>' of the tenant's running MCP node."""
+        for rec in self.manager.store.all(tenant):
+            server = rec.tool_name[len(NODE_PREFIX):]
+            if is_mcp_node(rec.tool_name) and rec.status == "running" and name.startswith(server + "-"):
+                for tool, remote in await self._node_tools(tenant, rec.tool_name):
+                    if tool.name == name:
+                        return rec.tool_name, remote
+        return None
 
     async def _node(self, tenant: str, tool: str) -> None:
         """The tenant's running node of ``tool``: created (again, if it ended) and waited for."""

@@ -3,6 +3,7 @@ server in a node's container (through the tool manager) instead of on the host."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -11,6 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import TOKEN
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 from msagent.agents import RolePlay
 from msagent.errors import MCPServerError
@@ -56,6 +60,20 @@ def test_stdio_server_runs_in_a_tool_node(mcp_manager_url):
     with httpx.Client(base_url=mcp_manager_url, headers={"Authorization": f"Bearer {TOKEN}"}) as c:
         nodes = c.get("/tools", params={"tenant_id": TENANT}).json()["output"]["tools"]
     assert [status for name, status in nodes.items() if name.startswith("mcp.boxed")] == ["running"], nodes
+    asyncio.run(through_manager_mcp(mcp_manager_url))
+
+
+async def through_manager_mcp(url: str) -> None:
+    """The manager's /mcp offers the node's MCP tools too, their results passed through unchanged."""
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Tenant-Id": TENANT}
+    async with Client(streamable_http_client(f"{url}/mcp", http_client=create_mcp_http_client(headers=headers))) as c:
+        listed = {t.name: t for t in (await c.list_tools()).tools}
+        assert {"boxed-add", "boxed-picture", "calculator"} <= set(listed)
+        assert listed["boxed-add"].input_schema["required"] == ["a", "b"]
+        added = await c.call_tool("boxed-add", {"a": 40, "b": 2})
+        assert added.content[0].text == "42" and not added.is_error
+        picture = await c.call_tool("boxed-picture", {})
+        assert picture.content[0].type == "image" and picture.content[0].mime_type == "image/png"
 
 
 def test_bad_servers_in_nodes_name_the_server(mcp_manager_url):
