@@ -1,5 +1,6 @@
 """Tool service benchmark: execute_tool through the manager vs straight to the node (overhead
-p50/p99), and create -> running cold and from the warm pool. One table, one run.
+p50/p99), and create -> running cold and from the warm pool; MCP rows (benchmarks/mcp_rows.py): an
+MCP tool over stdio vs the same msagent tool, the manager's /mcp vs its seed endpoint. One table, one run.
 
     python benchmarks/bench_tool_service.py [--calls 300] [--creates 3] [--ingress haproxy|proxy]
 
@@ -88,6 +89,7 @@ def main() -> None:
     os.environ.setdefault("MSAGENT_DATA_DIR", tempfile.mkdtemp(prefix="msagent-bench-"))
     import ray
     import uvicorn
+    from mcp_rows import local_rows, manager_rows
     from ray import serve
 
     from deploy.tool_manager.app import create_app
@@ -125,6 +127,7 @@ def main() -> None:
                 t, _ = create_time(c, "calculator", f"c{i}", {"memory": "600m"})
                 colds.append(t)
             via, raw = overhead(url, node_url(client, "calculator_w0"), "w0", args.calls)
+            mcp = manager_rows(url, "w0", cfg.token, args.calls)  # the manager's /mcp vs its seed endpoint
         with httpx.Client(base_url=f"http://127.0.0.1:{uport}", timeout=120) as u:
             create_time(u, "calculator", "u0", {})
             uvia, uraw = overhead(f"http://127.0.0.1:{uport}", node_url(client, "calculator_u0"), "u0", args.calls)
@@ -143,6 +146,7 @@ def main() -> None:
             (f"create -> running, warm pool (median of {len(warms)})  [goal <= 0.2 s]",
              f"{statistics.median(warms):.3f} s" if warms else "n/a"),
         ]
+        rows += mcp + local_rows(args.calls)  # MCP rows (benchmarks/mcp_rows.py)
     finally:
         userver.should_exit = True
         serve.delete(BENCH)
