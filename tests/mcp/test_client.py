@@ -120,6 +120,18 @@ def test_results_become_observations():
         toolset.close()
 
 
+def test_a_call_past_its_timeout_is_an_observation_and_the_session_goes_on():
+    toolset = MCPToolset({"mcpServers": {"demo": {**stdio_server(), "timeout": 1}}})
+    tools = {t.name: t for t in toolset.tools}
+    try:
+        slow = call_tool(tools, ("demo-rendezvous", {"me": "x", "peer": "nobody", "wait_s": 30}))
+        assert slow == "Error: MCP server 'demo': tool 'rendezvous' did not finish within 1 s (the call was cancelled)"
+        assert call_tool(tools, ("demo-add", {"a": 1, "b": 1})) == "2"
+        assert toolset.connections["demo"].starts == 1  # the session outlived the cancelled call
+    finally:
+        toolset.close()
+
+
 def test_a_scenario_file_gives_agents_mcp_tools(tmp_path):
     from msagent.runtime.job import run_scenario
 
@@ -167,7 +179,7 @@ def test_unreachable_servers_name_the_server():
     from msagent.ports import free_port
 
     url = f"http://127.0.0.1:{free_port()}/mcp"
-    with pytest.raises(MCPServerError, match=r"MCP server 'gone' \(http://127\.0\.0\.1:\d+/mcp\) could not be started"):
+    with pytest.raises(MCPServerError, match=r"MCP server 'gone' \(http://127\.0\.0\.1:\d+/mcp\) could not be reached"):
         MCPToolset({"mcpServers": {"gone": {"url": url, "connect_timeout": 10}}})
     with pytest.raises(MCPServerError, match="MCP server 'nope' .*could not be started"):
         MCPToolset({"mcpServers": {"nope": {"command": "/nonexistent/mcp-server"}}})

@@ -86,5 +86,5 @@ def test_an_agent_with_a_wrong_token_gets_a_clear_error(mcp_manager_url):
     from msagent.errors import MCPServerError
 
     config = {"mcpServers": {"sandbox": {"url": f"{mcp_manager_url}/mcp", "headers": {"Authorization": "Bearer no"}}}}
-    with pytest.raises(MCPServerError, match=r"MCP server 'sandbox' .* could not be started: HTTP 403 .*wrong token"):
+    with pytest.raises(MCPServerError, match=r"MCP server 'sandbox' .* could not be reached: HTTP 403 .*wrong token"):
         RolePlay(function_list=[config], llm=ScriptedModel(["x"]))

@@ -70,8 +70,9 @@ class MCPConnection:
             raise
         except Exception as e:  # noqa: BLE001  (whatever the SDK or the OS raised, said with the server's name)
             reason = (_http_refusal(self.config) if self.config.url else None) or _reason(e)
+            verb = "started" if self.config.command else "reached"
             raise MCPServerError(
-                f"MCP server '{self.name}' ({self.config.describe()}) could not be started: {reason}",
+                f"MCP server '{self.name}' ({self.config.describe()}) could not be {verb}: {reason}",
                 server=self.name,
             ) from e
         self.starts += 1
