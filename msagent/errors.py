@@ -46,6 +46,10 @@ class ToolTimeoutError(ToolError):
     pass
 
 
+class WorkspacePathError(ToolArgumentError):
+    """A path given to a tool points outside its workspace (bad input: HTTP 400)."""
+
+
 # --- for the developer ---------------------------------------------------------------------------
 class ConfigError(MsagentError):
     pass
@@ -73,6 +77,10 @@ class InvalidScenarioError(ConfigError):
 
 class EmptySendToError(ConfigError):
     pass
+
+
+class UnknownModelConfigError(ConfigError):
+    """A ``model_config_name`` that ``msagent.init(model_configs=...)`` did not load."""
 
 
 # --- at run time ---------------------------------------------------------------------------------
@@ -106,6 +114,14 @@ class AgentDisabledError(UndeliverableError):
 
 class NoEnvironmentError(RuntimeFailure):
     pass
+
+
+class AgentDiedError(RuntimeFailure):
+    """A distributed agent's actor died; ``agent`` names it. Create the agent again."""
+
+
+class ResponseParsingError(ModelError):
+    """The model's answer could not be parsed as asked (e.g. JSON), even after retries."""
 
 
 class MCPServerError(RuntimeFailure):

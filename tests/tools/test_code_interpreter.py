@@ -84,3 +84,12 @@ def test_bad_timeout_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="timeout"):
         get_tool("code_interpreter", {"timeout": "soon"})
+
+
+def test_numpy_pandas_and_plt_are_imported_and_a_chart_comes_back_as_a_file(interpreter: BaseTool) -> None:
+    """Qwen-Agent's code interpreter: ``np``, ``pd``, ``plt`` ready; a figure drawn in a cell (no
+    ``plt.show()``) is shown at its end as a PNG file the agent can show."""
+    out = run(interpreter, "df = pd.DataFrame({'x': np.arange(4)})\nprint(df['x'].sum())\nplt.bar(df.index, df['x'])")
+    lines = out.splitlines()
+    assert lines[0] == "6" and lines[-1].startswith("![image](") and lines[-1].endswith(".png)")
+    assert Path(lines[-1][len("![image]("):-1]).read_bytes().startswith(b"\x89PNG")
