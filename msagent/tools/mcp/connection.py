@@ -118,7 +118,9 @@ class MCPConnection:
         """End the session (a stdio server process is stopped). Safe to call twice."""
         with self._lock:
             session, self._session = self._session, None
-        if session is not None and self._loop.running:
+        if session is not None and self._loop.running and self._loop.in_loop():
+            self._loop.submit(_end(session))  # on the loop's own thread: end it without waiting
+        elif session is not None and self._loop.running:
             try:
                 self._loop.run(_end(session), CLOSE_TIMEOUT + 1)
             except Exception:  # noqa: BLE001  (closing: the loop's stop cancels what is left)

@@ -48,6 +48,10 @@ class LoopThread:
     def running(self) -> bool:
         return self._loop is not None and self._loop.is_running()
 
+    def in_loop(self) -> bool:
+        """True on the loop's own thread, where waiting for the loop would never end."""
+        return self._thread is threading.current_thread()
+
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         if self._loop is None or not self._loop.is_running():
             coro.close()
@@ -56,6 +60,9 @@ class LoopThread:
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run ``coro`` on the loop and wait; on timeout the task is cancelled and TimeoutError raised."""
+        if self.in_loop():
+            coro.close()
+            raise RuntimeFailure(f"{self.name}: a blocking MCP call from the event loop's own thread")
         future = self.submit(coro)
         try:
             return future.result(timeout)
@@ -70,14 +77,16 @@ class LoopThread:
             self._loop = self._thread = None
         if loop is None or thread is None:
             return
+        if thread is threading.current_thread():  # collected on the loop's own thread: no waiting here
+            asyncio.ensure_future(_cancel_all(timeout), loop=loop).add_done_callback(lambda _: loop.stop())
+            return
         if loop.is_running():
             try:
                 asyncio.run_coroutine_threadsafe(_cancel_all(timeout), loop).result(timeout + 1)
             except Exception:  # noqa: BLE001  (shutting down: log and go on)
                 log.debug("%s: tasks did not stop cleanly", self.name, exc_info=True)
             loop.call_soon_threadsafe(loop.stop)
-        if thread is not threading.current_thread():
-            thread.join(timeout)
+        thread.join(timeout)
         if not thread.is_alive():
             loop.close()
 
