@@ -1,4 +1,5 @@
-"""``Agent``: an LLM, a set of tools and ``run(query, history=None, **kw) -> Iterator[str]``.
+"""``AgentBase``: an LLM and a set of tools; ``Agent`` adds msagent's contract
+``run(query, history=None, **kw) -> Iterator[str]`` (Qwen-Agent's ``Assistant`` has its own ``run``).
 
 ``__init__`` is cooperative: keywords it does not know are kept in ``extra_kwargs`` (mixins such as
 ``AgentEnvMixin`` take theirs before it), never passed on to ``object``.
@@ -18,7 +19,7 @@ from msagent.tools import BaseTool, get_tool
 ToolItem = str | dict[str, Any] | BaseTool
 
 
-class Agent(ABC):
+class AgentBase:
     def __init__(
         self,
         function_list: Sequence[ToolItem] | None = None,
@@ -91,12 +92,13 @@ class Agent(ABC):
         for tool in self.function_map.values():
             tool.close()
 
-    # --- running ----------------------------------------------------------------------------------
     def require_llm(self) -> ChatModel:
         if self.llm is None:
             raise ConfigError(f"agent {self.name or type(self).__name__!r} has no llm: pass llm={{'model': ...}}")
         return self.llm
 
+
+class Agent(AgentBase, ABC):
     def run(self, query: str, history: Sequence[Message | dict] | None = None, **kwargs: Any) -> Iterator[str]:
         """Stream the reply to ``query`` as text chunks."""
         if not isinstance(query, str):

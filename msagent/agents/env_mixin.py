@@ -165,6 +165,7 @@ class AgentEnvMixin:
                 text = chunk if isinstance(chunk, str) else str(chunk)
                 reply += text
                 yield f"{self._role}: {text}"
+            reply = self.reply_of_run(reply)
         if self._use_history:
             self._env_history += [Message(role="user", content=prompt), Message(role="assistant", content=reply)]
         self._last_reply = reply
@@ -176,6 +177,11 @@ class AgentEnvMixin:
             call(env, "publish_and_ack", self._role, msg, last_seq)
         elif last_seq is not None:
             call(env, "ack", self._role, last_seq)
+
+    def reply_of_run(self, streamed: str) -> str:
+        """What is published after the model ran: the streamed text; an agent whose stream also
+        shows its tool work (RolePlay) publishes its answer alone."""
+        return streamed
 
     def _human_answer(self, prompt: str, user_response: str | None) -> str | None:
         if self._human_mode is HumanInputMode.ON:

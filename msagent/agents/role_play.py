@@ -1,54 +1,37 @@
 """``RolePlay``: an agent that plays a role, calls tools in a loop and streams its answer.
 
 Each model turn may request several tool calls; all of them run (in the order requested) and every
-result goes back to the model as its own tool message, until a turn without calls or ``max_turns``.
-Tool failures (unknown tool, bad arguments, errors) become observations the model sees.
+result goes back to the model as its own tool message, until a turn without calls or ``max_turns``
+(``loop.py``). Tool failures (unknown tool, bad arguments, errors) become observations the model
+sees. The stream shows the tool work as ModelScope-Agent does (``Action:`` / ``Action Input:`` /
+``Observation:`` / ``Answer:``, see ``trace.py``); what the agent publishes to an Environment is its
+answer alone. ``run`` keywords that are not settings go to the tools' ``call`` (e.g. an API key).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from msagent.agents.base import Agent, ToolItem
 from msagent.agents.env_mixin import AgentEnvMixin
+from msagent.agents.loop import DEFAULT_MAX_TURNS, RunRecord, run_tool_loop
 from msagent.agents.prompt import system_prompt
+from msagent.agents.trace import TraceWriter
 from msagent.errors import ConfigError
-from msagent.llm import ChatModel, ChatResult, LLMConfig, TextDelta, Usage
+from msagent.llm import ChatModel, LLMConfig
 from msagent.memory import Memory
-from msagent.schemas import Message, ToolCall
-from msagent.tools import call_tool
+from msagent.schemas import Message
 
-log = logging.getLogger(__name__)
+__all__ = ["DEFAULT_MAX_TURNS", "GENERATION_KEYS", "RolePlay", "RunRecord"]
 
-DEFAULT_MAX_TURNS = 8
 # history from memory is trimmed to this many estimated tokens (whole turns, newest kept); None = all
 DEFAULT_HISTORY_BUDGET_TOKENS = 6000
-# run() keywords passed to the model call; others are ignored (callers pass request extras through)
+# run() keywords passed to the model call; the others go to the tools' call
 GENERATION_KEYS = (
     "temperature", "top_p", "top_k", "seed", "max_tokens", "stop",
     "presence_penalty", "frequency_penalty", "repetition_penalty",
 )  # fmt: skip
-
-
-@dataclass
-class RunRecord:
-    """The transcript of one ``run``: every message the model saw or produced, and the usage."""
-
-    messages: list[Message] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    model_turns: int = 0
-    tool_calls: int = 0
-    hit_turn_cap: bool = False
-
-    def new_messages(self) -> list[Message]:
-        """This run's turn: the query, assistant messages and tool results (no system or history)."""
-        for i in range(len(self.messages) - 1, -1, -1):
-            if self.messages[i].role == "user":
-                return self.messages[i:]
-        return []
 
 
 class RolePlay(AgentEnvMixin, Agent):
@@ -104,51 +87,31 @@ class RolePlay(AgentEnvMixin, Agent):
         llm = self.require_llm()
         knowledge = kwargs.pop("knowledge", None)
         max_turns = int(kwargs.pop("max_turns", self.max_turns))
-        call_opts = {
-            "tool_choice": kwargs.pop("tool_choice", "auto"),
-            "parallel_tool_calls": bool(kwargs.pop("parallel_tool_calls", True)),
-        }
+        call_opts = {"tool_choice": kwargs.pop("tool_choice", None), "parallel_tool_calls": kwargs.pop("parallel_tool_calls", None)}
         settings = dict(kwargs.pop("generate_cfg", None) or {})
         settings.update({k: kwargs.pop(k) for k in GENERATION_KEYS if k in kwargs})
-        if kwargs:
-            log.debug("RolePlay.run ignores %s", sorted(kwargs))
-        specs = self.tool_specs
         prior = self._history(history)
         name = self.name if self._named else None  # a defaulted name is not a role to play
-        system = system_prompt(self.instruction, name, self.description, specs, knowledge)
+        system = system_prompt(self.instruction, name, self.description, self.tool_specs, knowledge)
         record = RunRecord(messages=[Message(role="system", content=system), *prior, Message(role="user", content=query)])
         self.last_run = record
-        said = ""
-        for turn in range(max_turns):
-            result = ChatResult()
-            events = llm.chat(record.messages, tools=specs or None, stream=True, **call_opts, **settings)
-            for event in events:
-                result.add(event)
-                if isinstance(event, TextDelta) and event.text:
-                    # text of a later turn starts on a new line, not glued to the previous turn's
-                    first_of_turn = result.text == event.text
-                    glued = first_of_turn and said and not said[-1].isspace() and not event.text[0].isspace()
-                    chunk = "\n" + event.text if glued else event.text
-                    said += chunk
-                    yield chunk
-            record.model_turns += 1
-            record.usage = record.usage + result.usage
-            record.messages.append(
-                Message(role="assistant", content=result.text, tool_calls=result.tool_calls or None)
-            )
-            if not result.tool_calls:
-                break
-            record.messages += self._execute(result.tool_calls)
-            record.tool_calls += len(result.tool_calls)
-            if turn == max_turns - 1:
-                record.hit_turn_cap = True
-                note = f"\n[stopped: the model still wanted tools after {max_turns} turns (max_turns)]"
-                record.messages.append(Message(role="assistant", content=note.strip()))
-                yield note
+        trace = TraceWriter()
+        loop = run_tool_loop(
+            llm, record, self.function_map, max_turns=max_turns, call_opts=call_opts, settings=settings,
+            tool_kwargs=kwargs,  # what is left is for the tools (e.g. dashscope_api_key)
+        )  # fmt: skip
+        for event in loop:
+            chunk = trace.render(event)
+            if chunk:
+                yield chunk
         if self.memory is not None and history is None:
             self.memory.add(record.new_messages())
             if self.memory.path is not None:
                 self.memory.save()
+
+    def reply_of_run(self, streamed: str) -> str:
+        """An Environment gets the answer, not the tool trace the stream showed."""
+        return self.last_run.answer if self.last_run.messages else streamed
 
     def _history(self, history: Sequence[Message | dict] | None) -> list[Message]:
         if history is not None:
@@ -156,15 +119,3 @@ class RolePlay(AgentEnvMixin, Agent):
         if self.memory is not None:
             return self.memory.history(budget_tokens=self.history_budget_tokens)
         return []
-
-    def _execute(self, calls: list[ToolCall]) -> list[Message]:
-        """Run every call in the order requested; one tool message per call, errors included."""
-        return [
-            Message(
-                role="tool",
-                content=call_tool(self.function_map, call),
-                tool_call_id=call.id,
-                name=call.function.name,
-            )
-            for call in calls
-        ]

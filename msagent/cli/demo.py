@@ -1,5 +1,6 @@
 """``msagent demo [--turns N] [--model-server S --model M --api-base URL]``: a RolePlay agent with the
-calculator tool answers a few user turns, streaming its text; its memory carries the conversation.
+calculator tool answers a few user turns, streaming its text and its tool calls (``Action:`` /
+``Observation:``); its memory carries the conversation.
 
 Without ``--model-server`` the model is a rule-based fake (no network) that asks the calculator
 for every expression in the question and answers from the tool's real results.
@@ -96,14 +97,9 @@ def _handle(args: argparse.Namespace) -> int:
         for question in QUESTIONS[: args.turns]:
             print(f"user: {question}")
             print("Calc: ", end="", flush=True)
-            for chunk in bot.run(question):
+            for chunk in bot.run(question):  # the text, with the tool work (Action / Observation)
                 print(chunk, end="", flush=True)
             print()
-            for m in bot.last_run.new_messages():
-                for call in m.tool_calls or []:
-                    print(f"  [tool] {call.function.name}({call.function.arguments})")
-                if m.role == "tool":
-                    print(f"  [result] {m.content}")
         bot.close()
     except MsagentError as e:
         print(f"\nmsagent demo: {e}", file=sys.stderr)

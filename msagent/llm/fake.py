@@ -29,6 +29,8 @@ class ScriptedTurn(BaseModel):
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
     first_token_delay_s: float = 0.0
     chunk_delay_s: float = 0.0
+    # stream in pieces of this many characters instead of words (text without spaces, e.g. Chinese)
+    chunk_chars: int = 0
 
     def calls(self) -> list[ToolCall]:
         out = []
@@ -42,6 +44,13 @@ class ScriptedTurn(BaseModel):
                 )
             )
         return out
+
+    def pieces(self, text: str | None = None) -> list[str]:
+        """``text`` (default: this turn's) cut as it streams."""
+        text = self.text if text is None else text
+        if self.chunk_chars > 0:
+            return [text[i : i + self.chunk_chars] for i in range(0, len(text), self.chunk_chars)]
+        return _chunks(text)
 
 
 Reply = str | ScriptedTurn
@@ -78,7 +87,7 @@ class _FakeModel(ChatModel):
                 text = text[: text.index(stop)]
         if turn.first_token_delay_s:
             time.sleep(turn.first_token_delay_s)
-        pieces = _chunks(text) if stream else ([text] if text else [])
+        pieces = turn.pieces(text) if stream else ([text] if text else [])
         for i, piece in enumerate(pieces):
             if i and turn.chunk_delay_s:
                 time.sleep(turn.chunk_delay_s)

@@ -94,8 +94,8 @@ class TurnRenderer:
         self.calls: list[ToolCall] = []  # the turn's complete calls, in order
         self._by_index: dict[int, dict[str, Any]] = {}
 
-    def add(self, event: LLMEvent) -> bool:
-        """Take one event; True when the messages changed."""
+    def add(self, event: object) -> bool:
+        """Take one event (others than text and calls are ignored); True when the messages changed."""
         if isinstance(event, TextDelta):
             if not event.text:
                 return False

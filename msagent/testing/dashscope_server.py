@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from msagent.llm.fake import ScriptedTurn, _chunks
+from msagent.llm.fake import ScriptedTurn
 from msagent.testing.http import BackgroundServer, JsonHandler
 from msagent.testing.reply import FakeReply, Handler, ReplySource, split_arguments, usage_for
 
@@ -141,7 +141,7 @@ class _DashScopeHandler(JsonHandler):
         if reply.first_token_delay_s:
             time.sleep(reply.first_token_delay_s)
         sent = ""
-        pieces = _chunks(reply.text)
+        pieces = reply.pieces()
         for i, piece in enumerate(pieces):
             if i and reply.chunk_delay_s:
                 time.sleep(reply.chunk_delay_s)

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from msagent.llm.fake import ScriptedTurn, _chunks
+from msagent.llm.fake import ScriptedTurn
 from msagent.testing.http import BackgroundServer, JsonHandler
 from msagent.testing.reply import FakeReply, Handler, ReplySource, split_arguments, usage_for
 
@@ -151,7 +151,7 @@ class _OpenAIHandler(JsonHandler):
         if reply.first_token_delay_s:
             time.sleep(reply.first_token_delay_s)
         chunk({"role": "assistant", "content": ""})
-        for i, piece in enumerate(_chunks(reply.text)):
+        for i, piece in enumerate(reply.pieces()):
             if i and reply.chunk_delay_s:
                 time.sleep(reply.chunk_delay_s)
             chunk({"content": piece})

@@ -27,7 +27,12 @@ def test_role_play_over_http_runs_both_calls_and_sends_settings() -> None:
         bot = RolePlay(function_list=["calculator"], llm=llm, instruction="Be exact.", name="Calc")
         chunks = list(bot.run("6*7 and 5-2?", temperature=0.2, seed=3))
         requests = list(server.requests)
-    assert "".join(chunks) == "Checking.\nThey are 42 and 3." and len(chunks) > 2
+    assert "".join(chunks) == (
+        'Checking.\nAction: calculator\nAction Input: {"expression": "6*7"}\n'
+        'Action: calculator\nAction Input: {"expression": "5-2"}\n'
+        "Observation: <result>42</result>\nObservation: <result>3</result>\nAnswer: They are 42 and 3."
+    )
+    assert len(chunks) > 2 and bot.last_run.answer == "They are 42 and 3."
     assert len(requests) == 2
     first, second = requests
     assert first["temperature"] == 0.2 and first["seed"] == 3 and first["stream"] is True
@@ -50,7 +55,7 @@ def test_demo_command_runs_offline() -> None:
     lines = out.stdout
     assert "user: What is 12 * 7?" in lines and "12 * 7 = 84" in lines
     assert "2 ** 10 = 1024; sqrt(144) = 12" in lines
-    assert lines.count("[tool] calculator") == 3
+    assert lines.count("Action: calculator") == 3 and "Observation: <result>84</result>" in lines
     bad = subprocess.run(
         [sys.executable, "-m", "msagent", "demo", "--turns", "0"], capture_output=True, text=True, timeout=60
     )
@@ -71,7 +76,8 @@ def test_demo_command_on_an_openai_compatible_server() -> None:
         )  # fmt: skip
         requests = list(server.requests)
     assert out.returncode == 0, out.stderr
-    assert "Calc: It is 84." in out.stdout and "[result] 84" in out.stdout
+    assert "Calc: Action: calculator\nAction Input:" in out.stdout and "Answer: It is 84." in out.stdout
+    assert "Observation: <result>84</result>" in out.stdout
     assert len(requests) == 2
     call_id = requests[1]["messages"][-2]["tool_calls"][0]["id"]
     assert (requests[1]["messages"][-1]["content"], requests[1]["messages"][-1]["tool_call_id"]) == ("84", call_id)

@@ -89,7 +89,8 @@ def test_role_play_keeps_and_uses_its_memory(tmp_path: Path) -> None:
     model = ScriptedModel(replies)
     path = tmp_path / "bot.json"
     bot = RolePlay(function_list=["calculator"], llm=model, storage_path=str(path))
-    assert "".join(bot.run("3*3?")) == "nine"
+    assert "".join(bot.run("3*3?")).endswith("Observation: <result>9</result>\nAnswer: nine")
+    assert bot.last_run.answer == "nine"
     assert "".join(bot.run("what did you say?")) == "I said nine."
     third = model.seen[2]
     assert [m.role for m in third] == ["system", "user", "assistant", "tool", "assistant", "user"]
