@@ -49,6 +49,19 @@ def parse_arguments(params: str | dict | None, tool_name: str = "") -> dict[str,
     return value
 
 
+def coerce_arguments(args: dict[str, Any], schema: dict) -> dict[str, Any]:
+    """A number sent for a field typed ``string`` becomes its text (``{"instance_id": 123}`` for a
+    string id, as in the seed's tool-service example); nothing else is changed."""
+    properties = schema.get("properties") or {}
+    out = dict(args)
+    for name, value in args.items():
+        sub = properties.get(name)
+        if isinstance(sub, dict) and sub.get("type") == "string" and isinstance(value, (int, float)) \
+                and not isinstance(value, bool):  # fmt: skip
+            out[name] = json.dumps(value)
+    return out
+
+
 def check_arguments(args: dict[str, Any], schema: dict, tool_name: str = "") -> None:
     """Raise ``ToolArgumentError`` listing every missing field and wrong type (unknown fields pass)."""
     problems = _check(args, schema, "")

@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from msagent.errors import ToolArgumentError
 from msagent.schemas import ToolSpec
-from msagent.tools.args import check_arguments, parse_arguments
+from msagent.tools.args import check_arguments, coerce_arguments, parse_arguments
 
 if TYPE_CHECKING:
+    from msagent.tools.registry import register_tool
     from msagent.tools.service_proxy import ToolServiceProxy
+
+__all__ = ["BaseTool", "ToolServiceProxy", "register_tool"]
 
 
 class BaseTool(ABC):
@@ -65,7 +68,7 @@ class BaseTool(ABC):
 
     def verify_args(self, params: str | dict | None) -> dict[str, Any]:
         """The arguments as a dict, or ``ToolArgumentError`` saying what to fix."""
-        args = parse_arguments(params, self.name)
+        args = coerce_arguments(parse_arguments(params, self.name), self.spec.parameters)
         check_arguments(args, self.spec.parameters, self.name)
         return args
 
@@ -98,9 +101,13 @@ class BaseTool(ABC):
         return f"<{type(self).__name__} {self.name!r}>"
 
 
-def __getattr__(name: str) -> type[ToolServiceProxy]:
-    # ``from msagent.tools.base import ToolServiceProxy`` (the seed's path), without importing
-    # httpx for every tool
+def __getattr__(name: str) -> Any:
+    # The seeds' import paths: ``from msagent.tools.base import BaseTool, register_tool`` (Qwen-Agent)
+    # and ``ToolServiceProxy`` (ModelScope-Agent), without a cycle or httpx for every tool.
+    if name == "register_tool":
+        from msagent.tools.registry import register_tool
+
+        return register_tool
     if name == "ToolServiceProxy":
         from msagent.tools.service_proxy import ToolServiceProxy
 

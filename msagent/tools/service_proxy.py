@@ -46,7 +46,8 @@ class ToolServiceProxy(BaseTool):
             self.node_name = self._start(tool_image, start_timeout)
             info = self._post("/tool_info", {"tool_name": tool_name, "tenant_id": tenant_id})
             self._spec = ToolSpec(name=tool_name, description=str(info.get("description", "")),
-                                  parameters=info.get("parameters") or {"type": "object", "properties": {}})
+                                  parameters=info.get("parameters") or {"type": "object", "properties": {}},
+                                  source_parameters=info.get("source_parameters"))
         except Exception:
             self._http.close()
             raise
