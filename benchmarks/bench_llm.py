@@ -5,6 +5,8 @@
 
 For each back-end (OpenAI-compatible via ``openai``, DashScope via ``dashscope``) it times:
 non-streaming call latency, streaming time to the first text chunk, and streaming total time.
+``qwen-style``: Qwen-Agent's ``chat(messages=[dict], functions=[...])`` on a URL server (the
+✿FUNCTION✿ prompt built, the reply parsed into growing message-dict lists) vs the raw SDK.
 Raw and ours alternate call by call so machine noise hits both alike. ratio = ours / raw.
 """
 
@@ -114,6 +116,34 @@ def dashscope_cells(base_url: str) -> dict[str, dict[str, Callable[[], tuple[flo
     }
 
 
+QWEN_REPLY = FakeReply(text="Let me draw it for you.\n✿FUNCTION✿: my_image_gen\n✿ARGS✿: {\"prompt\": \"a quick brown fox\"}")
+FUNCTIONS = [{"name": "my_image_gen", "description": "draw a picture",
+              "parameters": [{"name": "prompt", "type": "string", "description": "what to draw", "required": True}]}]
+
+
+def qwen_style_cells(base_url: str) -> dict[str, dict[str, Callable[[], tuple[float, ...]]]]:
+    """Qwen-Agent's call shape on a URL server (✿FUNCTION✿ prompt, parsed into message-dict lists)
+    against the raw SDK reading the same reply as plain text."""
+    client = openai.OpenAI(base_url=base_url, api_key="x", max_retries=0)
+    model = get_chat_model({"model": "m", "model_server": base_url, "api_key": "x"})
+
+    def raw_stream() -> Iterator[Any]:
+        return iter(client.chat.completions.create(model="m", messages=MESSAGES, stream=True))  # type: ignore[arg-type]
+
+    return {
+        "raw": {
+            "call": lambda: (timed(lambda: client.chat.completions.create(model="m", messages=MESSAGES)),),  # type: ignore[arg-type]
+            "stream": lambda: first_then_drain(raw_stream, lambda c: bool(c.choices and c.choices[0].delta.content)),
+        },
+        "ours": {
+            "call": lambda: (timed(lambda: model.chat(messages=MESSAGES, functions=FUNCTIONS, stream=False)),),
+            "stream": lambda: first_then_drain(
+                lambda: model.chat(messages=MESSAGES, functions=FUNCTIONS, stream=True), bool
+            ),
+        },
+    }
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -143,11 +173,12 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     started = time.perf_counter()
-    for wire, server_class, cells in (
-        ("openai", FakeOpenAIServer, openai_cells),
-        ("dashscope", FakeDashScopeServer, dashscope_cells),
+    for wire, server_class, cells, reply in (
+        ("openai", FakeOpenAIServer, openai_cells, REPLY),
+        ("dashscope", FakeDashScopeServer, dashscope_cells, REPLY),
+        ("qwen-style", FakeOpenAIServer, qwen_style_cells, QWEN_REPLY),
     ):
-        with server_class([REPLY], cycle=True) as server:
+        with server_class([reply], cycle=True) as server:
             results = run(cells(server.base_url), args.n)
         for metric in ("call", "first chunk", "stream total"):
             raw, ours = results["raw"][metric], results["ours"][metric]
@@ -162,12 +193,12 @@ def main() -> None:
                 )
             )
     print(f"LLM layer vs raw SDK, fake servers on 127.0.0.1, n={args.n} per cell, times in ms")
-    header = f"{'wire':<10}{'metric':<14}{'raw p50':>9}{'ours p50':>10}{'ratio':>7}{'raw p99':>9}{'ours p99':>10}{'ratio':>7}"
+    header = f"{'wire':<12}{'metric':<14}{'raw p50':>9}{'ours p50':>10}{'ratio':>7}{'raw p99':>9}{'ours p99':>10}{'ratio':>7}"
     print(header)
     print("-" * len(header))
     for wire, metric, r50, o50, r99, o99 in rows:
         print(
-            f"{wire:<10}{metric:<14}{r50 * 1e3:>9.2f}{o50 * 1e3:>10.2f}{o50 / r50:>7.2f}"
+            f"{wire:<12}{metric:<14}{r50 * 1e3:>9.2f}{o50 * 1e3:>10.2f}{o50 / r50:>7.2f}"
             f"{r99 * 1e3:>9.2f}{o99 * 1e3:>10.2f}{o99 / r99:>7.2f}"
         )
     print(f"total run {time.perf_counter() - started:.1f} s")

@@ -14,7 +14,6 @@ store of ``/v1/assistants/lite`` for ``files=``.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -24,7 +23,7 @@ from msagent.agents.base import AgentBase, ToolItem
 from msagent.agents.loop import DEFAULT_MAX_TURNS, RunRecord, ToolResult, TurnCap, TurnEnd, run_tool_loop
 from msagent.errors import ConfigError
 from msagent.llm import ChatModel, LLMConfig
-from msagent.llm.qwen_style import TurnRenderer, default_parallel, function_message, to_messages
+from msagent.llm.qwen_style import TurnRenderer, default_parallel, function_message, snapshot, to_messages
 from msagent.schemas import Message
 
 DEFAULT_SYSTEM_MESSAGE = "You are a helpful assistant."
@@ -79,12 +78,12 @@ class Assistant(AgentBase):
                 turn = TurnRenderer()
             elif isinstance(event, ToolResult):
                 response.append(function_message(event.call.function.name, event.content))
-                yield copy.deepcopy(response)
+                yield snapshot(response)
             elif isinstance(event, TurnCap):
                 response.append({"role": "assistant", "content": event.note})
-                yield copy.deepcopy(response)
+                yield snapshot(response)
             elif turn.add(event):
-                yield copy.deepcopy(response + turn.messages)
+                yield snapshot(response + turn.messages)
 
     def run_nonstream(self, messages: Sequence[Message | dict[str, Any]], **kwargs: Any) -> Responses:
         """The final list of response messages."""

@@ -11,7 +11,6 @@ functions=[...], stream=False|True)`` answers lists of message dicts, as Qwen-Ag
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -124,6 +123,11 @@ class TurnRenderer:
             message["function_call"] = {"name": name, "arguments": arguments}
 
 
+def snapshot(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A copy to hand out: later events change the originals, never what a caller already holds."""
+    return [{**m, "function_call": dict(m["function_call"])} if "function_call" in m else dict(m) for m in messages]
+
+
 def function_message(name: str, content: str) -> dict[str, Any]:
     """A tool's result as Qwen-Agent reports it."""
     return {"role": FUNCTION, "content": content, "name": name}
@@ -174,4 +178,4 @@ def _stream(events: Iterable[LLMEvent]) -> Iterator[list[dict[str, Any]]]:
     turn = TurnRenderer()
     for event in events:
         if turn.add(event):
-            yield copy.deepcopy(turn.messages)
+            yield snapshot(turn.messages)
