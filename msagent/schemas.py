@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -49,6 +49,9 @@ class Message(BaseModel):
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
     name: str | None = None
+    # fields a sender attaches that the runtime routes and logs untouched (e.g. an AgentScope Msg's
+    # role, url and extra fields, so it arrives whole); JSON values only
+    metadata: dict[str, Any] | None = None
 
     @field_validator("send_to")
     @classmethod
