@@ -6,6 +6,7 @@ from msagent.llm.dashscope_model import dashscope_from_config
 from msagent.llm.fake import scripted_from_config
 from msagent.llm.local_llama import local_from_config
 from msagent.llm.openai_compat import openai_from_config
+from msagent.llm.post_api import post_api_from_config
 from msagent.llm.registry import register_model_server
 
 register_model_server("scripted")(scripted_from_config)
@@ -14,3 +15,4 @@ register_model_server(
     "openai", "vllm", "vllm-server", "ollama", "llama.cpp", "llamacpp", "openai-compatible"
 )(openai_from_config)
 register_model_server("dashscope")(dashscope_from_config)
+register_model_server("post_api")(post_api_from_config)

@@ -128,9 +128,12 @@ class OpenAICompatModel(ChatModel):
         self.base_url = base.rstrip("/")
         self._api_key = key
         self._openai = openai
+        extra = config.model_extra or {}  # AgentScope configs: organization, client_args' headers/query
         self._client = openai.OpenAI(
-            base_url=self.base_url, api_key=key, timeout=config.timeout, max_retries=0
-        )
+            base_url=self.base_url, api_key=key, timeout=config.timeout, max_retries=0,
+            organization=extra.get("organization"), default_headers=extra.get("default_headers"),
+            default_query=extra.get("default_query"),
+        )  # fmt: skip
 
     def __reduce__(self) -> tuple[Any, ...]:
         # the SDK client holds sockets and locks; a copy (e.g. sent to a Ray actor) gets its own

@@ -7,6 +7,7 @@ with FakeOpenAIServer(replies=[FakeReply(text="hi")]) as server:
 
 from msagent.testing.dashscope_server import FakeDashScopeServer
 from msagent.testing.openai_server import FakeOpenAIServer
+from msagent.testing.post_api_server import FakePostAPIServer
 from msagent.testing.reply import FakeReply
 
-__all__ = ["FakeDashScopeServer", "FakeOpenAIServer", "FakeReply"]
+__all__ = ["FakeDashScopeServer", "FakeOpenAIServer", "FakePostAPIServer", "FakeReply"]

@@ -1,7 +1,9 @@
-"""A fake OpenAI-compatible server: ``POST /v1/chat/completions`` (JSON and SSE), ``GET /v1/models``."""
+"""A fake OpenAI-compatible server: ``POST /v1/chat/completions`` (JSON and SSE), ``GET /v1/models``,
+``POST /v1/embeddings`` and ``POST /v1/images/generations`` (deterministic values)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -19,6 +21,12 @@ _ERROR_TYPES = {
     404: "not_found_error",
     429: "rate_limit_error",
 }
+
+
+def fake_embedding(text: str, size: int = 8) -> list[float]:
+    """The fake server's embedding of ``text``: ``size`` numbers in [0, 1) from its SHA-256."""
+    digest = hashlib.sha256(text.encode()).digest()
+    return [round(b / 256, 6) for b in digest[:size]]
 
 
 def _prompt_text(body: dict[str, Any]) -> str:
@@ -52,7 +60,11 @@ class _OpenAIHandler(JsonHandler):
             self._error(404, f"no route GET {self.path}", "not_found_error")
 
     def do_POST(self) -> None:  # noqa: N802
-        if self.path.rstrip("/") != "/v1/chat/completions":
+        path = self.path.rstrip("/")
+        if path in ("/v1/embeddings", "/v1/images/generations"):
+            self._media(path)
+            return
+        if path != "/v1/chat/completions":
             self._error(404, f"no route POST {self.path}; use /v1/chat/completions", "not_found_error")
             return
         try:
@@ -91,6 +103,36 @@ class _OpenAIHandler(JsonHandler):
             self._stream(reply, model, usage if include_usage else None)
         else:
             self.send_json(200, self._completion(reply, model, usage))
+
+    def _media(self, path: str) -> None:
+        """Embeddings (a vector of 8 numbers derived from each text) and image generations (one
+        URL per image, derived from the prompt): deterministic, so tests can check them."""
+        try:
+            body = self.read_json()
+        except ValueError:
+            self._error(400, "the request body is not valid JSON", "invalid_request_error")
+            return
+        self.server_owner.record(body, dict(self.headers.items()))
+        model = str(body.get("model") or self.server_owner.model)
+        if path == "/v1/embeddings":
+            texts = body.get("input")
+            texts = [texts] if isinstance(texts, str) else texts
+            if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+                self._error(400, "'input' must be a string or a non-empty list of strings", "invalid_request_error")
+                return
+            data = [{"object": "embedding", "index": i, "embedding": fake_embedding(t)} for i, t in enumerate(texts)]
+            tokens = sum(len(t.split()) for t in texts)
+            self.send_json(200, {"object": "list", "data": data, "model": model,
+                                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})  # fmt: skip
+            return
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str) or not prompt:
+            self._error(400, "'prompt' is required", "invalid_request_error")
+            return
+        digest = hashlib.sha256(prompt.encode()).hexdigest()[:16]
+        count = int(body.get("n") or 1)
+        data = [{"url": f"https://images.example/{digest}-{i}.png", "revised_prompt": prompt} for i in range(count)]
+        self.send_json(200, {"created": int(time.time()), "data": data})
 
     def _error(self, status: int, message: str, kind: str, retry_after_s: float | None = None) -> None:
         body = {"error": {"message": message, "type": kind, "param": None, "code": kind}}
