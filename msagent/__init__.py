@@ -30,6 +30,9 @@ _RUNTIME_EXPORTS = {
     "AgentRegistry": "registry",
     "TaskCenter": "task_center",
     "AgentEnvMixin": "msagent.agents.env_mixin",
+    # AgentScope's entry points (seed 003): msagent.init(model_configs=...), from msagent import msghub
+    "init": "msagent.agentscope.session",
+    "msghub": "msagent.agentscope.hub",
 }
 
 

@@ -1,0 +1,181 @@
+"""AgentScope's ``msghub`` on msagent's Environment.
+
+``with msghub(participants=[a1, a2, a3], announcement=None, env=None) as hub:`` — inside, what a
+participant says (``a1()`` / ``a1(x)``) reaches every other participant's ``observe``;
+``hub.broadcast(msg)`` reaches all of them; ``hub.add(agent)`` / ``hub.delete(agent)`` change who
+listens from then on. Hubs nest; an agent speaks to its innermost hub.
+
+Every hub message goes through an Environment (``env``, or the session's: one in this process, an
+actor when a participant is distributed): addressed to the other participants' roles (agent
+names), logged durably, and taken from each participant's mailbox with an acknowledgement. Local
+participants receive at once; a distributed participant takes its mail in its actor when it next
+speaks and when it leaves the hub, so a round of N distributed agents costs N actor calls, not N².
+Its replies are published by its actor: the hub never waits for a distributed reply, and the next
+speaker's call waits in its own actor for the previous one (each speaker has heard all before it).
+A local participant, ``broadcast`` and leaving the hub wait here for pending distributed replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from msagent.agents.agentscope.base import AgentBase
+from msagent.agentscope.placeholder import PlaceholderMsg, fetch
+from msagent.agentscope.route import HubRoute
+from msagent.agentscope.session import current
+from msagent.errors import ConfigError, DuplicateRoleError
+from msagent.message import Msg, from_message, iter_msgs, to_message
+from msagent.runtime.calls import call, is_actor
+
+
+class MsgHubManager:
+    def __init__(self, participants: Sequence[AgentBase], announcement: Any = None, env: Any = None) -> None:
+        self.participants: list[AgentBase] = []
+        self.announcement = announcement
+        self._given_env = env
+        self.env: Any = None
+        self._tail: Any = None  # the reference of the latest distributed speaker's reply
+        for agent in participants:
+            self._check_new(agent)
+            self.participants.append(agent)
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    def __enter__(self) -> MsgHubManager:
+        remote = any(a.is_distributed for a in self.participants)
+        self.env = self._given_env if self._given_env is not None else current().hub_env(remote)
+        for agent in self.participants:
+            self._check_env(agent)
+        call(self.env, "register_roles", [a.name for a in self.participants])
+        for agent in self.participants:
+            agent._hubs.append(self)
+        if self.announcement is not None:
+            self.broadcast(self.announcement)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._hand_out(self.participants)
+        finally:
+            for agent in self.participants:
+                self._leave(agent)
+            self.env = None
+
+    # --- what AgentScope users call ---------------------------------------------------------------
+    def broadcast(self, msg: Any) -> None:
+        """``msg`` (one ``Msg`` or a list) to every participant but its sender."""
+        env = self._env()
+        self._wait_tail(raise_errors=False)  # it comes after what was said before it
+        for item in iter_msgs(msg):
+            plain = item.resolved() if isinstance(item, PlaceholderMsg) else item
+            sender = str(plain.get("name"))
+            to = [a.name for a in self.participants if a.name != sender]
+            if to:
+                call(env, "store_message_from_role", sender, to_message(plain, to, sender))
+        self._deliver_local()
+
+    def add(self, new_participant: AgentBase | Sequence[AgentBase]) -> None:
+        agents = [new_participant] if isinstance(new_participant, AgentBase) else list(new_participant)
+        for agent in agents:
+            self._check_new(agent)
+            if self.env is not None:
+                self._check_env(agent)
+                call(self.env, "register_roles", [agent.name])
+                agent._hubs.append(self)
+            self.participants.append(agent)
+
+    def delete(self, participant: AgentBase | Sequence[AgentBase]) -> None:
+        agents = [participant] if isinstance(participant, AgentBase) else list(participant)
+        for agent in agents:
+            if not any(a is agent for a in self.participants):
+                raise ConfigError(f"agent {agent.name!r} is not a participant of this msghub", agent=agent.name)
+        if self.env is not None:
+            self._hand_out(agents)  # what was said to it while it was in the hub
+        for agent in agents:
+            self.participants = [a for a in self.participants if a is not agent]
+            if self.env is not None:
+                self._leave(agent)
+
+    # --- a participant speaks ---------------------------------------------------------------------
+    def speak(self, agent: AgentBase, x: Any = None) -> Msg:
+        """``agent(x)`` inside the hub: its reply goes to the other participants."""
+        env = self._env()
+        others = tuple(a.name for a in self.participants if a is not agent)
+        # alone in the hub, the reply is still logged (addressed to itself: nobody receives it)
+        route = HubRoute(env, agent.name, others or (agent.name,))
+        if agent.is_distributed:
+            reply = agent.hub_turn_async(route, x, after=[] if self._tail is None else [self._tail])  # type: ignore[attr-defined]
+            self._tail = reply.ref
+            return reply
+        self._wait_tail(raise_errors=True)
+        reply = agent._hub_turn(route, x)
+        self._deliver_local()
+        return reply
+
+    # --- delivery ---------------------------------------------------------------------------------
+    def _hand_out(self, agents: Sequence[AgentBase]) -> None:
+        """Give ``agents`` their unread hub mail (distributed ones in their actors, not waited for)."""
+        after = [] if self._tail is None else [self._tail]
+        for agent in agents:
+            if agent.is_distributed:
+                agent.hub_drain_async(HubRoute(self.env, agent.name, ()), after=after)  # type: ignore[attr-defined]
+        local = [a for a in agents if not a.is_distributed]
+        if local:
+            self._wait_tail(raise_errors=False)
+            self._deliver_local(local)
+
+    def _deliver_local(self, agents: Sequence[AgentBase] | None = None) -> None:
+        """Local participants observe their mail now: one read and one acknowledgement for all."""
+        local = [a for a in (self.participants if agents is None else agents) if not a.is_distributed]
+        if not local:
+            return
+        _, mail = call(self.env, "read_round", [a.name for a in local])
+        acks = []
+        for agent in local:
+            deliveries = mail.get(agent.name) or []
+            if deliveries:
+                agent.observe([from_message(d.message) for d in deliveries])
+                acks.append((agent.name, deliveries[-1].seq))
+        if acks:
+            call(self.env, "store_messages", [], acks)
+
+    def _wait_tail(self, raise_errors: bool) -> None:
+        if self._tail is None:
+            return
+        tail, self._tail = self._tail, None
+        if raise_errors:
+            fetch(tail, "a hub participant")
+        else:
+            import ray
+
+            ray.wait([tail], num_returns=1)
+
+    # --- checks -----------------------------------------------------------------------------------
+    def _env(self) -> Any:
+        if self.env is None:
+            raise ConfigError("this msghub is not open: use it as `with msghub(...) as hub:`")
+        return self.env
+
+    def _check_new(self, agent: Any) -> None:
+        if not isinstance(agent, AgentBase):
+            raise ConfigError(f"msghub participants are agents (AgentBase), not {type(agent).__name__}")
+        if any(a.name == agent.name for a in self.participants):
+            raise DuplicateRoleError(f"two msghub participants are named {agent.name!r}", role=agent.name)
+
+    def _check_env(self, agent: AgentBase) -> None:
+        if agent.is_distributed and not is_actor(self.env):
+            raise ConfigError(
+                f"distributed agent {agent.name!r} cannot reach this msghub's Environment, which lives in "
+                "this process: open the hub with a distributed participant, or pass env= an Environment actor"
+            )
+
+    def _leave(self, agent: AgentBase) -> None:
+        for i in range(len(agent._hubs) - 1, -1, -1):
+            if agent._hubs[i] is self:
+                del agent._hubs[i]
+                break
+
+
+def msghub(participants: Sequence[AgentBase], announcement: Any = None, env: Any = None) -> MsgHubManager:
+    """``with msghub(participants=[...], announcement=None) as hub:`` (see the module docstring)."""
+    return MsgHubManager(participants, announcement=announcement, env=env)

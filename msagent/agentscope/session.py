@@ -1,0 +1,145 @@
+"""``msagent.init(...)`` and what a program's AgentScope session holds.
+
+``init(model_configs=None, project=None, name=None, logger_level="INFO")`` loads the model configs
+(replacing those of an earlier ``init``) and shows the chat log (``msagent.chat``: every agent's
+``speak``) on the console at ``logger_level``. The session keeps the Environments its hubs run on
+(one in this process, one actor when hubs have distributed participants) and the actors its
+distributed agents live in; ``shutdown()`` stops them. ``transcript()`` is what went through the
+hubs, oldest first.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from environment.env import Environment
+from msagent.agentscope import model_configs as registry
+from msagent.runtime.calls import call
+from msagent.runtime.component import create_component
+
+log = logging.getLogger(__name__)
+HISTORY_LIMIT = 1_000_000  # the hubs' transcript stays whole for a long program
+
+
+class Session:
+    def __init__(self, name: str | None = None, project: str | None = None) -> None:
+        self.name = name or "agentscope"
+        self.project = project
+        safe = re.sub(r"[^A-Za-z0-9_.\-]", "_", self.name)[:40] or "agentscope"
+        self.prefix = f"{safe}-{uuid.uuid4().hex[:8]}"
+        self._lock = threading.Lock()
+        self._local_env: Environment | None = None
+        self._remote_env: Any = None
+        self._actors: list[Any] = []
+
+    def hub_env(self, remote: bool) -> Any:
+        """The Environment hubs run on when none is given: an actor when ``remote``."""
+        with self._lock:
+            if not remote:
+                if self._local_env is None:
+                    self._local_env = Environment(name=self.prefix, history_limit=HISTORY_LIMIT)
+                return self._local_env
+            if self._remote_env is None:
+                self._remote_env = create_component(
+                    Environment, "hub-env", remote=True, prefix_name=self.prefix, force_new=True,
+                    instance_id=uuid.uuid4().hex, history_limit=HISTORY_LIMIT,
+                )  # fmt: skip
+                self._actors.append(self._remote_env)
+            return self._remote_env
+
+    def envs(self) -> list[Any]:
+        with self._lock:
+            return [e for e in (self._local_env, self._remote_env) if e is not None]
+
+    def track(self, actor: Any) -> None:
+        with self._lock:
+            self._actors.append(actor)
+
+    def close(self) -> None:
+        with self._lock:
+            actors, self._actors = self._actors, []
+            local, self._local_env, self._remote_env = self._local_env, None, None
+        if actors:
+            import ray
+
+            for actor in actors:
+                try:
+                    ray.kill(actor, no_restart=True)
+                except Exception as e:  # already gone: nothing to stop
+                    log.debug("stopping %s: %s", actor, e)
+        if local is not None:
+            local.close()
+
+
+_lock = threading.Lock()
+_session: Session | None = None
+_console: logging.Handler | None = None
+
+
+def current() -> Session:
+    """This program's session (made by the first use when ``init`` was not called)."""
+    global _session
+    with _lock:
+        if _session is None:
+            _session = Session()
+        return _session
+
+
+def init(
+    model_configs: str | Path | dict[str, Any] | list[Any] | None = None,
+    project: str | None = None,
+    name: str | None = None,
+    logger_level: str | int = "INFO",
+) -> None:
+    """AgentScope's ``init``: load the model configs and show the chat log."""
+    global _session
+    parsed = registry.parse_model_configs(model_configs) if model_configs is not None else []
+    registry.read_model_configs(parsed, clear_existing=True)
+    _show_chat(logger_level)
+    with _lock:
+        if _session is None or name is not None or project is not None:
+            old, _session = _session, Session(name=name, project=project)
+        else:
+            old = None
+    if old is not None:
+        old.close()
+
+
+def _show_chat(level: str | int) -> None:
+    global _console
+    chat = logging.getLogger("msagent.chat")
+    chat.setLevel(level if isinstance(level, int) else str(level).upper())
+    if _console is None:
+        _console = logging.StreamHandler(sys.stdout)
+        _console.setFormatter(logging.Formatter("%(message)s"))
+        chat.addHandler(_console)
+        chat.propagate = False
+
+
+def shutdown() -> None:
+    """Stop what the session started (hub Environments, distributed agents' actors)."""
+    global _session
+    with _lock:
+        old, _session = _session, None
+    if old is not None:
+        old.close()
+
+
+def transcript() -> list[dict[str, Any]]:
+    """Every message that went through the session's hubs: ``{id, from, send_to, content, msg}``."""
+    rows: list[dict[str, Any]] = []
+    for env in current().envs():
+        for message in call(env, "extract_all_history_message", None):
+            fields = (message.metadata or {}).get("agentscope_msg")
+            rows.append({
+                "id": message.id, "from": message.sent_from or message.role, "send_to": message.send_to,
+                "content": message.content, "timestamp": message.timestamp, "msg": fields,
+            })  # fmt: skip
+    rows.sort(key=lambda r: r["timestamp"])
+    return rows
