@@ -317,3 +317,12 @@ def test_named_tool_choice_keeps_only_that_tool(protocol: str) -> None:
     assert other.tool_calls == [] and other.finish_reason == "stop"
     events = list(model(protocol, TEXTS[protocol]).chat(USER, tools=TOOLS, tool_choice="calculator"))
     assert [e.index for e in events if isinstance(e, ToolCallEvent)] == [0]
+
+
+def test_qwen_reply_continuing_after_return_drops_the_leading_colon() -> None:
+    """Qwen-Agent's prompt ends a tool turn with '✿RETURN✿'; a model that goes on with ': answer'
+    shows 'answer' (as Qwen-Agent strips it)."""
+    for cuts in ([], [1], [2], [1, 2]):
+        got = ChatResult.collect(get_protocol("qwen").parse(raw_events(": It is sunny.", cuts)))
+        assert got.text == "It is sunny."
+    assert ChatResult.collect(get_protocol("qwen").parse(raw_events("Note: it is sunny.", []))).text == "Note: it is sunny."

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 
 from msagent.llm.base import ToolChoice
-from msagent.llm.fncall.parser import KeywordKind
+from msagent.llm.events import LLMEvent, TextDelta
+from msagent.llm.fncall.parser import KeywordKind, parse_stream
 from msagent.llm.fncall.text_protocol import CHAT_ROLES, TextProtocol
 from msagent.schemas import Message, ToolSpec
 
@@ -157,9 +159,30 @@ class QwenProtocol(TextProtocol):
             out.insert(0, Message(role="system", content=prompt))
         return out
 
+    def parse(self, events: Iterable[LLMEvent]) -> Iterator[LLMEvent]:
+        return parse_stream(_without_leading_colon(events), self.keywords)
+
     @staticmethod
     def _add_assistant(out: list[Message], text: str) -> None:
         if out and out[-1].role == "assistant":  # one assistant turn, as Qwen-Agent joins them
             out[-1] = Message(role="assistant", content=out[-1].content + text)
         else:
             out.append(Message(role="assistant", content=text))
+
+
+def _without_leading_colon(events: Iterable[LLMEvent]) -> Iterator[LLMEvent]:
+    """A reply that continues a prompt ending in ✿RETURN✿ may start with ': ' (Qwen-Agent drops it)."""
+    head, settled = "", False
+    for event in events:
+        if not settled and isinstance(event, TextDelta):
+            head += event.text
+            if head in ("", ":"):  # not known yet
+                continue
+            settled = True
+            text = head[2:] if head.startswith(": ") else head[1:] if head.startswith(":") else head
+            if text:
+                yield TextDelta(text=text)
+            continue
+        if not settled and head:  # a lone ':' before anything else: dropped
+            settled = True
+        yield event
