@@ -114,7 +114,8 @@ class Assistant(AgentBase):
         by_file: dict[str, list[str]] = {}
         for p in found:
             by_file.setdefault(p.name, []).append(p.text)
-        snippets = [_SNIPPET[lang].format(source=n, content="\n\n".join(t)) for n, t in by_file.items()]
+        # Qwen-Agent's form: the source as a link, passages of one file joined by an ellipsis
+        snippets = [_SNIPPET[lang].format(source=f"[文件]({n})", content="\n\n...\n\n".join(t)) for n, t in by_file.items()]
         return _KNOWLEDGE[lang].format(knowledge="\n\n".join(snippets))
 
 

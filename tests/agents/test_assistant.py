@@ -92,7 +92,7 @@ def test_files_feed_knowledge_retrieval(msagent_data_dir: Path, tmp_path: Path) 
     bot = Assistant(llm=model, files=[str(doc)])
     assert bot.run_nonstream([{"role": "user", "content": "高德天气API申请"}])[-1]["content"] == "注册账号并创建应用。"
     system = model.seen[0][0].content
-    assert system.startswith("You are a helpful assistant.\n\n# 知识库\n\n## 来自 QA.txt 的内容：")
+    assert system.startswith("You are a helpful assistant.\n\n# 知识库\n\n## 来自 [文件](QA.txt) 的内容：\n\n```\n")
     assert "即可申请天气 API Key" in system
     with pytest.raises(ConfigError, match="not a readable file"):
         Assistant(llm=model, files=[str(tmp_path / "missing.txt")])
