@@ -135,7 +135,7 @@ def count(story: Any, user_role: str, lines: list[tuple[str, str]], instructions
     return out
 
 
-def play(story: Any, llm: dict[str, Any], turns: int, remote: bool) -> StoryCounts:
+def play(story: Any, llm: dict[str, Any], turns: int, remote: bool, rotate: int = 0) -> StoryCounts:
     from apps.chatroom.room import ChatRoom
     from msagent.runtime.calls import call
 
@@ -143,7 +143,8 @@ def play(story: Any, llm: dict[str, Any], turns: int, remote: bool) -> StoryCoun
     room = ChatRoom(story, user_role, llm, remote=remote)
     started = time.perf_counter()
     try:
-        user_lines = iter(USER_LINES * 4)
+        lines = USER_LINES[rotate % len(USER_LINES) :] + USER_LINES[: rotate % len(USER_LINES)]
+        user_lines = iter(lines * 4)
 
         def replies() -> int:
             return sum(1 for line in room.transcript if line.kind == "say" and line.role != user_role)
@@ -188,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None, help="model name, or a .gguf path for the local server")
     p.add_argument("--api-key", default=None)
     p.add_argument("--ray", action="store_true", help="run the room's agents as Ray actors")
+    p.add_argument("--rotate", type=int, default=0, help="start the user's lines at this one (another run)")
     p.add_argument("--json", default=None, help="also write the counts (and transcripts) to this file")
     p.add_argument("--quiet", action="store_true", help="no transcripts on stdout")
     args = p.parse_args(argv)
@@ -204,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
 
         ray.init(address="local", include_dashboard=False, log_to_driver=False)
     try:
-        results = [play(story, llm, args.turns, args.ray) for story in stories]
+        results = [play(story, llm, args.turns, args.ray, args.rotate) for story in stories]
     finally:
         if args.ray:
             import ray

@@ -1,7 +1,8 @@
 """Which model the room uses, and loading the local one in the background with visible progress.
 
 Any configured back-end wins (flags first, then ``DASHSCOPE_API_KEY`` / ``OPENAI_API_KEY`` /
-``OPENAI_API_BASE``); with none, the room runs offline on the embedded SmolLM2 model.
+``OPENAI_API_BASE``); with none, the room runs offline on the embedded SmolLM2 model, or on the
+GGUF file given as ``--model PATH.gguf``. The page may pick another model per session (``picker``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,8 @@ def choose_llm(
     base: dict[str, Any] = {"timeout": ROOM_TIMEOUT_S, "max_retries": ROOM_RETRIES}
     if api_key:
         base["api_key"] = api_key
+    if model_server is None and model and model.endswith(".gguf"):
+        model_server = "local"  # `--model PATH.gguf`: a larger local model
     if model_server == "local" or (model_server is None and api_base is None and not _configured()):
         return {**base, "model_server": "local", "model": model or ""}
     if model_server:
@@ -59,7 +64,8 @@ def _default_model(server: str) -> str:
 
 def describe(llm: dict[str, Any]) -> str:
     if llm.get("model_server") == "local":
-        return "SmolLM2-135M-Instruct (local, offline)"
+        model = str(llm.get("model") or "")
+        return f"{Path(model).name} (local, offline)" if model else "SmolLM2-135M-Instruct (local, offline)"
     if llm.get("model_server") == "scripted":
         return "a scripted test model"
     where = f" at {llm['api_base']}" if llm.get("api_base") else ""
@@ -72,6 +78,7 @@ class ModelWarmup:
 
     llm: dict[str, Any]
     remote: bool
+    before: Callable[[], None] | None = None  # e.g. wait until Ray is up (it starts in the background)
     state: str = "idle"  # idle | loading | ready | failed | n/a
     detail: str = ""
     _started: float = 0.0
@@ -91,6 +98,8 @@ class ModelWarmup:
         from msagent.llm.local_llama import EngineSpec, shared_engine
 
         try:
+            if self.before is not None:
+                self.before()
             spec = EngineSpec.from_config(LLMConfig.model_validate(self.llm))
             if self.remote:
                 from msagent.llm.local_actor import load_model_actor

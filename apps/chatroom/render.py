@@ -37,6 +37,9 @@ CSS = """
 .notice.error {color: #b3261e; font-style: normal; background: #fdecea; border-radius: 8px; padding: 5px 8px;}
 .empty {color: #8a90a0; text-align: center; margin: auto; font-style: italic;}
 #status {min-height: 1.6em; color: #4a5160;}
+.field-error {color: #b3261e; font-size: .88em; margin: -4px 0 6px;}
+.field-error p {margin: 0;}
+#story-message {min-height: 1em;}
 """
 
 

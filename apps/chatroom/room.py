@@ -68,6 +68,7 @@ class ChatRoom:
     transcript: list[Line] = field(default_factory=list)
     phase: Phase = "idle"
     status: str = ""
+    topic: str = ""  # what the opener was given (kept in saved transcripts)
     first_token_s: float | None = None  # from begin() to the first streamed token, for the record
     choices: list[str] = field(default_factory=list)  # how each round's speakers were chosen (Decision.source)
 
@@ -119,12 +120,31 @@ class ChatRoom:
             return
         self.phase = "running"
         self.transcript.append(Line("", f"{opener} opens: {topic}", "notice"))  # what the cast was given
-        self.runtime.send_task(f"Topic: {topic}")
+        self.topic = topic
+        self.runtime.send_task(topic)
         spoken = yield from self._speak([opener])
         if not spoken and self._failed:
             yield from self._your_turn("Nobody could speak. Check the model, then say something.")
             return
         yield from self._rounds()
+
+    def resume(self, lines: list[Line], topic: str = "") -> Iterator[None]:
+        """Reopen a saved conversation: every agent hears it as the story so far, then the user
+        goes on (whoever spoke last)."""
+        self._started_at = time.perf_counter()
+        self.transcript = [*lines, Line("", "Reopened from a saved transcript. Your turn.", "notice")]
+        self.topic = topic
+        try:
+            self.open()
+            assert self.runtime is not None
+            said = [(line.role, line.text) for line in lines if line.kind == "say" and line.text.strip()]
+            self.runtime.replay(([("", topic)] if topic else []) + said)
+        except Exception as e:
+            log.exception("room %s failed to reopen", self.prefix)
+            yield from self._problem(f"The room could not reopen: {brief_error(e)}")
+            return
+        self.last_speaker = said[-1][0] if said else None
+        yield from self._your_turn(None)
 
     def user_says(self, text: str) -> Iterator[None]:
         """The user's line as their role, then the room carries on until it is their turn again."""

@@ -1,13 +1,18 @@
-"""Start the chat room: blocking (the CLI) or in the background (tests, notebooks)."""
+"""Start the chat room: blocking (the CLI) or in the background (tests, notebooks).
+
+On Ray (``remote=True``) the page is served while Ray is still starting (``cluster.Cluster``):
+the first room waits for it only if the user is quicker than Ray.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from apps.chatroom.app import ChatRoomApp, launch_kwargs
+from apps.chatroom.app import ChatRoomApp
+from apps.chatroom.cluster import Cluster
 from apps.chatroom.room import RoomOptions
 from apps.chatroom.stories import Story
 
@@ -19,23 +24,16 @@ class RunningRoom:
     app: ChatRoomApp
     demo: Any
     url: str
+    cluster: Cluster | None = None
 
     def stop(self) -> None:
-        self.app.close()
-        self.demo.close()
-
-
-def _ensure_ray(address: str | None) -> bool:
-    """Start (or join) Ray when nobody did yet; True when we started it.
-
-    Without an address (flag or ``RAY_ADDRESS``) a private local Ray is started: Ray's own default
-    would silently join whatever cluster ``ray start`` left running on this machine."""
-    import ray
-
-    if ray.is_initialized():
-        return False
-    ray.init(address=address or os.environ.get("RAY_ADDRESS") or "local", include_dashboard=False, log_to_driver=False)
-    return True
+        """Close every room and the server; stop Ray if it was started for us."""
+        try:
+            self.app.close()
+            self.demo.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.shutdown()
 
 
 def start(
@@ -47,21 +45,36 @@ def start(
     port: int | None = None,
     max_rounds: int = 3,
     ray_address: str | None = None,
+    cluster: Cluster | None = None,
+    story_root: Path | None = None,
 ) -> RunningRoom:
-    """Launch without blocking; ``stop()`` closes every room and the server."""
-    if remote:
-        _ensure_ray(ray_address)
-    app = ChatRoomApp(stories, llm, remote=remote, options=RoomOptions(max_rounds=max_rounds))
-    demo = app.build()
+    """Launch without blocking; ``stop()`` closes every room and the server (and Ray, when it
+    was started here: pass ``cluster`` to keep Ray's lifetime yours)."""
+    own = remote and cluster is None
+    if own:
+        cluster = Cluster(ray_address).start()
     try:
+        app = ChatRoomApp(
+            stories, llm, remote=remote, options=RoomOptions(max_rounds=max_rounds), story_root=story_root,
+            cluster=cluster if remote else None,
+        )  # fmt: skip
+    except BaseException:
+        if own and cluster is not None:
+            cluster.shutdown()
+        raise
+    try:
+        demo = app.build()
         demo.launch(
-            server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, footer_links=[], **launch_kwargs()
-        )
+            server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, footer_links=[],
+            **app.launch_kwargs(),
+        )  # fmt: skip
     except BaseException:  # e.g. the port is taken: release the model loading in the background
         app.close()
+        if own and cluster is not None:
+            cluster.shutdown()
         raise
     url = getattr(demo, "local_url", None) or f"http://{host}:{port}/"
-    return RunningRoom(app=app, demo=demo, url=url)
+    return RunningRoom(app=app, demo=demo, url=url, cluster=cluster if own else None)
 
 
 def serve(
@@ -73,18 +86,18 @@ def serve(
     port: int = 7860,
     ray_address: str | None = None,
     max_rounds: int = 3,
+    cluster: Cluster | None = None,
 ) -> None:
-    """Run until interrupted, then close every room (and Ray, if we started it)."""
-    started_ray = _ensure_ray(ray_address) if remote else False
+    """Run until interrupted, then close every room (and Ray, if it was started for us)."""
+    if remote and cluster is None:
+        cluster = Cluster(ray_address).start()
     try:
-        running = start(stories, llm, remote=remote, host=host, port=port, max_rounds=max_rounds)
+        running = start(stories, llm, remote=remote, host=host, port=port, max_rounds=max_rounds, cluster=cluster)
         log.info("chat room at %s", running.url)
         try:
             running.demo.block_thread()
         finally:
             running.stop()
     finally:
-        if started_ray:
-            import ray
-
-            ray.shutdown()
+        if cluster is not None:
+            cluster.shutdown()

@@ -17,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--model-server", default=None, help="dashscope | openai | local | scripted | any registered back-end")
     p.add_argument("--api-base", default=None, help="base URL of an OpenAI-compatible server (vLLM, Ollama, ...)")
-    p.add_argument("--model", default=None, help="model name (or a .gguf path with --model-server local)")
+    p.add_argument(
+        "--model", default=None, help="model name, or PATH.gguf: a local GGUF model file (instead of SmolLM2-135M)"
+    )
     p.add_argument("--api-key", default=None, help="API key (default: the back-end's environment variable)")
     p.add_argument("--stories", default=None, help="a YAML file with more stories ({stories: [...]})")
     p.add_argument("--local-mode", action="store_true", help="run every agent in this process instead of on Ray")
@@ -29,7 +31,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from apps.chatroom.models import choose_llm, describe
-    from apps.chatroom.server import serve
     from apps.chatroom.stories import all_stories
     from msagent.errors import MsagentError
 
@@ -45,18 +46,52 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: --port {args.port} is not a TCP port (1-65535)")
         return 2
     llm = choose_llm(args.model_server, args.api_base, args.model, args.api_key)
+    if llm["model_server"] == "local" and llm.get("model"):
+        from pathlib import Path
+
+        if not str(llm["model"]).endswith(".gguf") or not Path(llm["model"]).is_file():
+            print(f"error: --model {llm['model']}: a local model is a .gguf file that exists")
+            return 2
+    problem = _port_problem(args.host, args.port)
+    if problem:
+        print(f"error: cannot serve the chat room on {args.host}:{args.port}: {problem}")
+        return 2
     print(f"model: {describe(llm)}; runtime: {'in-process' if args.local_mode else 'Ray'}")
+    cluster = None
+    if not args.local_mode:
+        # Ray starts in the background before the page is imported: the two overlap (start-up time)
+        from apps.chatroom.cluster import Cluster
+
+        cluster = Cluster(args.ray_address).start()
     try:
+        from apps.chatroom.server import serve
+
         serve(
             stories,
             llm,
             remote=not args.local_mode,
             host=args.host,
             port=args.port,
-            ray_address=args.ray_address,
             max_rounds=args.max_rounds,
+            cluster=cluster,
         )
     except OSError as e:  # the port is taken or the address is not ours: say so, no traceback
         print(f"error: cannot serve the chat room on {args.host}:{args.port}: {e}")
         return 2
+    finally:
+        if cluster is not None:
+            cluster.shutdown()
     return 0
+
+
+def _port_problem(host: str, port: int) -> str:
+    """Why the page could not listen on ``host:port`` (checked before Ray is started for nothing)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+            probe.bind((host, port))
+    except OSError as e:
+        return str(e)
+    return ""

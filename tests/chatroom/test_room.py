@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -160,3 +161,55 @@ def test_model_server_going_down_mid_round_is_shown_and_the_user_gets_the_turn()
     finally:
         room.close()
         server.stop()
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_on_ray_a_room_is_one_actor_and_a_spare_is_kept_warm(ray_cluster: None) -> None:
+    import ray
+
+    from apps.chatroom.cluster import Cluster
+    from apps.chatroom.remote_room import RemoteRoom
+
+    cluster = Cluster().start()  # joins the session's Ray: it is not ours to stop
+    server = FakeOpenAIServer(handler=cast_handler(delay=0)).start()
+    try:
+        cluster.wait()
+        room = RemoteRoom(lighthouse(), "Ines", openai_llm(server.base_url), cluster, options=RoomOptions(max_rounds=1))
+        frames = 0
+        for _ in room.begin("Mira", ""):
+            frames += 1
+        assert said(room)[0] == "Mira" and room.phase == "your_turn"
+        assert room.transcript[1].text.startswith("Tomas, fetch the spare lamp")
+        assert frames > 3, "the reply streams over from the room's actor"
+        deadline = time.monotonic() + 60
+        while not cluster.has_spare and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert cluster.has_spare, "the next room's host is started as soon as this one is taken"
+        run(room.user_says("@Rook where were you?"))
+        assert said(room)[-2:] == ["Ines", "Rook"] or "Rook" in said(room)
+        host = room.host
+        assert host is not None and ray.get(host.ready.remote())
+        room.close()
+        assert _dies(host), "closing the room kills its actor"
+        assert not cluster.started_here
+    finally:
+        cluster.shutdown()
+        server.stop()
+    assert ray.is_initialized(), "a cluster that joined Ray leaves it running"
+
+
+def _dies(handle, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the actor is gone within ``timeout`` (a kill reaches it a moment after it is sent)."""
+    import ray
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            ray.get(handle.ready.remote(), timeout=5)
+        except ray.exceptions.RayActorError:
+            return True
+        except ray.exceptions.GetTimeoutError:
+            pass
+        time.sleep(0.2)
+    return False

@@ -1,0 +1,133 @@
+"""Ray for the chat room, started in the background so that the page answers first.
+
+``Cluster(address).start()`` returns at once; a thread starts (or joins) Ray, then keeps one spare
+room host warm (``host.RoomHost``): a Ray worker takes a second or more of CPU to start and import
+the agents, and the first room should not wait for that. ``take_host()`` hands the spare out and
+starts the next one. Nothing here imports Gradio, so the CLI can start Ray before it imports the
+page, and the two overlap.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+from typing import Any
+
+from msagent.errors import ModelUnreachableError
+
+log = logging.getLogger(__name__)
+START_TIMEOUT_S = 120.0
+
+
+@functools.cache
+def _host_class(cls: type) -> Any:
+    import ray
+
+    return ray.remote(cls)
+
+
+class Cluster:
+    def __init__(self, address: str | None = None) -> None:
+        self.address = address
+        self.started_here = False  # we started Ray (so we shut it down)
+        self.error: BaseException | None = None
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+        self._spare: Any = None  # a RoomHost actor handle waiting for a room
+        self._hosts: list[Any] = []  # every host handed out and not yet killed
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Cluster:
+        self._thread = threading.Thread(target=self._start, name="msagent-ray-start", daemon=True)
+        self._thread.start()
+        return self
+
+    def _start(self) -> None:
+        try:
+            import ray
+
+            if not ray.is_initialized():
+                # a private local Ray unless an address is given: Ray's own default would silently
+                # join whatever cluster `ray start` left running on this machine
+                address = self.address or os.environ.get("RAY_ADDRESS") or "local"
+                ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+                self.started_here = True
+            self._ready.set()
+            self._refill()
+        except BaseException as e:  # shown when a room needs Ray
+            log.exception("Ray did not start")
+            self.error = e
+            self._ready.set()
+
+    def wait(self, timeout: float = START_TIMEOUT_S) -> None:
+        """Block until Ray is up; raises when it could not start."""
+        if not self._ready.wait(timeout):
+            raise ModelUnreachableError(f"Ray did not start within {timeout:.0f} s")
+        if self.error is not None:
+            raise ModelUnreachableError(f"Ray did not start: {self.error}") from self.error
+
+    def _new_host(self) -> Any:
+
+        from apps.chatroom.host import RoomHost
+
+        # num_cpus=0: a room mostly waits on the model; the scheduler must not queue rooms behind CPUs
+        handle = _host_class(RoomHost).options(num_cpus=0, max_concurrency=4).remote()
+        handle.ready.remote()  # imports the agents while it waits
+        return handle
+
+    def _refill(self) -> None:
+        with self._lock:
+            if self._spare is None and not self._closed:
+                self._spare = self._new_host()
+
+    @property
+    def has_spare(self) -> bool:
+        """Whether a warm room host is waiting for the next room."""
+        return self._spare is not None
+
+    def take_host(self) -> Any:
+        """A room host for a new room (the warm spare when there is one); the next spare starts."""
+        self.wait()
+        with self._lock:
+            handle, self._spare = self._spare, None
+            if handle is None:
+                handle = self._new_host()
+            self._hosts.append(handle)
+        threading.Thread(target=self._refill, name="msagent-room-spare", daemon=True).start()
+        return handle
+
+    def release_host(self, handle: Any) -> None:
+        import ray
+
+        with self._lock:
+            if handle in self._hosts:
+                self._hosts.remove(handle)
+        try:
+            ray.kill(handle)
+        except Exception as e:  # already gone
+            log.debug("killing a room host: %s", e)
+
+    def shutdown(self) -> None:
+        """Kill every host this cluster created; stop Ray if we started it (after it finished
+        starting: a Ray half-started in the background would otherwise outlive us)."""
+        with self._lock:
+            self._closed = True
+        if self._thread is not None:
+            self._thread.join(START_TIMEOUT_S)
+        with self._lock:
+            hosts, self._hosts = [*self._hosts, *([self._spare] if self._spare is not None else [])], []
+            self._spare = None
+        if not self._ready.is_set() or self.error is not None:
+            return
+        import ray
+
+        for handle in hosts:
+            try:
+                ray.kill(handle)
+            except Exception as e:
+                log.debug("killing a room host: %s", e)
+        if self.started_here:
+            ray.shutdown()
