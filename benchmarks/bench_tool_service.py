@@ -106,12 +106,14 @@ def main() -> None:
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     local_cfg = ManagerConfig(manager_id=BENCH + "u", default_image=image, port_start=base + 20, port_end=base + 39,
-                              pool_size=0, backend="local", db_path=os.path.join(os.environ["MSAGENT_DATA_DIR"], "u.db"))
+                              pool_size=0, backend="local", db_path=os.path.join(os.environ["MSAGENT_DATA_DIR"], "u.db"),
+                              no_auth=True)  # on 127.0.0.1 only: the manager refuses to run open otherwise
     uport = free_port()
     userver = uvicorn.Server(uvicorn.Config(create_app(local_cfg), host="127.0.0.1", port=uport, log_level="warning"))
     threading.Thread(target=userver.run, daemon=True).start()
     try:
-        cfg = ManagerConfig(manager_id=BENCH, default_image=image, port_start=base, port_end=base + 19, pool_size=1)
+        cfg = ManagerConfig(manager_id=BENCH, default_image=image, port_start=base, port_end=base + 19, pool_size=1,
+                            no_auth=True)
         serve.run(tool_manager_app(cfg), name=BENCH, route_prefix=f"/{BENCH}")
         url = f"http://127.0.0.1:{port}/{BENCH}"
         with httpx.Client(base_url=url, timeout=120) as c:

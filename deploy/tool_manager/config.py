@@ -21,7 +21,8 @@ class ManagerConfig(BaseModel):
     idle_minutes: float = Field(default=30.0, gt=0, description="the monitor stops nodes idle this long")
     monitor_seconds: float = Field(default=30.0, gt=0, description="how often the monitor looks")
     start_timeout: float = Field(default=60.0, gt=0)
-    token: str | None = None
+    token: str | None = Field(default=None, repr=False, description="the bearer token clients must send")
+    no_auth: bool = Field(default=False, description="run without a token (only ever on a loopback address)")
     db_path: str | None = Field(default=None, description="SQLite file (default: <data dir>/tool_manager/<manager_id>.db)")
     backend: str = Field(default="ray", pattern="^(ray|local)$", description="ray: nodes are actors; local: in-process")
 

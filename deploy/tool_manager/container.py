@@ -21,6 +21,19 @@ LABEL_MANAGER = "msagent.manager"
 LABEL_TENANT = "msagent.tenant"
 LABEL_TOOL = "msagent.tool"
 LABEL_POOL = "msagent.pool"
+# a Docker image reference: [host[:port]/]name[/name...][:tag][@digest] (Docker's own grammar)
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?/)?"
+IMAGE_PATTERN = (rf"^{_HOST}{_COMPONENT}(?:/{_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
+                 r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")
+
+
+def container_name(manager_id: str, node_name: str) -> str:
+    """The container's name: the node's, under its manager's id (two managers on one host never collide)."""
+    prefix = f"msagent-{manager_id}-"
+    if node_name.startswith((prefix, f"msagent-pool-{manager_id}-")):  # named so already (warm-pool nodes)
+        return node_name
+    return prefix + node_name
 
 
 class ContainerLimits(BaseModel):
@@ -56,7 +69,7 @@ def run_kwargs(
     """Keyword arguments for ``client.containers.run``: non-root, no capabilities, read-only root."""
     kwargs: dict[str, Any] = {
         "image": image,
-        "name": name,
+        "name": container_name(labels[LABEL_MANAGER], name),
         "detach": True,
         "labels": labels,
         "environment": {**env, CONTAINER_PORT_ENV: str(port)},

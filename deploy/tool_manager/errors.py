@@ -6,12 +6,13 @@ from typing import Any
 
 
 class ManagerError(Exception):
-    def __init__(self, status: int, message: str, output: Any = None) -> None:
+    def __init__(self, status: int, message: str, output: Any = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.output = status, message, output
+        self.headers = dict(headers or {})
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.status, self.message, self.output))
+        return (type(self), (self.status, self.message, self.output, self.headers))
 
 
 def not_ready(call_id: str, tool_node_name: str) -> ManagerError:

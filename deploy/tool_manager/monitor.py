@@ -73,7 +73,8 @@ async def recover(manager: ToolManager) -> None:
         if owner is None or manager.store.get(owner[1], owner[0]) is not None:
             await asyncio.to_thread(c.remove, force=True)
             continue
-        rec = NodeRecord(tenant_id=owner[1], tool_name=owner[0], name=c.name, image=c.attrs["Config"]["Image"],
+        # the node's name as the API shows it (the container's carries the manager id too)
+        rec = NodeRecord(tenant_id=owner[1], tool_name=owner[0], name=f"{owner[0]}_{owner[1]}", image=c.attrs["Config"]["Image"],
                          port=port, tool_cfg=_json(env.get("TOOL_CFG", "{}")), container_id=c.id)
         if rec.port:
             manager.store.release_port(rec.port)

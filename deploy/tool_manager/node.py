@@ -21,6 +21,7 @@ from deploy.tool_manager.container import (
     LABEL_TENANT,
     LABEL_TOOL,
     ContainerLimits,
+    container_name,
     ensure_internal_network,
     node_url,
     run_kwargs,
@@ -101,7 +102,7 @@ class ToolNode:
                             json={"tool_name": tool_name, "tool_cfg": tool_cfg, "tenant_id": tenant_id})
         if r.status_code != 200:
             raise RuntimeFailure(_detail(r))
-        self.container.rename(name)
+        self.container.rename(container_name(self.spec.manager_id, name))
         self.spec = self.spec.model_copy(
             update={"name": name, "tool_name": tool_name, "tenant_id": tenant_id, "tool_cfg": tool_cfg}
         )

@@ -6,6 +6,8 @@ plain config data (late-bound ingress), and its nodes are Ray actors.
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
 from fastapi import FastAPI
@@ -15,6 +17,7 @@ from ray.serve import Application
 from deploy.tool_manager.app import create_app
 from deploy.tool_manager.config import ManagerConfig
 
+log = logging.getLogger(__name__)
 DEPLOYMENT_NAME = "tool_manager"
 
 
@@ -41,5 +44,20 @@ def tool_manager_app(config: ManagerConfig | dict[str, Any] | None = None) -> Ap
 
 
 def build(args: dict[str, Any]) -> Application:
-    """Application builder for ``serve run``/config files: ``args`` are ``ManagerConfig`` fields."""
-    return tool_manager_app(dict(args or {}))
+    """Application builder for ``serve run``/config files: ``args`` are ``ManagerConfig`` fields.
+
+    Without ``token`` or ``no_auth`` in ``args``, the token is ``TOOL_MANAGER_TOKEN`` (set it where the
+    cluster starts, e.g. from a Kubernetes Secret), else the token file of this node's data dir,
+    created on first start (its path is logged, not the token)."""
+    args = dict(args or {})
+    if isinstance(args.get("no_auth"), str):
+        args["no_auth"] = args["no_auth"].lower() in ("1", "true", "yes")
+    if not args.get("token") and not args.get("no_auth"):
+        args["token"] = os.environ.get("TOOL_MANAGER_TOKEN")
+        if not args["token"]:
+            from deploy.tool_manager.auth import load_or_create_token, token_path
+
+            args["token"], created = load_or_create_token()
+            log.warning("tool manager token: %s %s (mode 600); clients send 'Authorization: Bearer <token>'",
+                        "created in" if created else "read from", token_path())
+    return tool_manager_app(args)

@@ -1,4 +1,4 @@
-"""``msagent serve assistant|tool-manager``: the HTTP services (Ray Serve, or plain uvicorn)."""
+"""``msagent serve assistant|tool-manager|all|env``: the HTTP services (Ray Serve, or plain uvicorn)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import importlib
 SERVICES = [
     "deploy.assistant.cli",
     "deploy.tool_manager.cli",
+    "deploy.serve_all",
+    "deploy.serve_cli",  # `serve env`: the settings for a `ray start` cluster
 ]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("serve", help="run an HTTP service (assistant API, tool manager)")
+    parser = subparsers.add_parser("serve", help="run an HTTP service (assistant API, tool manager, both)")
     services = parser.add_subparsers(dest="service", metavar="SERVICE", required=True)
     for module in SERVICES:
         try:

@@ -96,7 +96,7 @@ def test_killed_container_is_detected(manager_url: str, docker_client: Any) -> N
     tenant = f"{SESSION}kill"
     with client_for(manager_url) as c:
         _create(c, "calculator", tenant)
-        docker_client.containers.get(f"calculator_{tenant}").kill()
+        docker_client.containers.get(f"msagent-{SESSION}-calculator_{tenant}").kill()  # named under the manager id
         status = c.post("/check_tool_service_status", json={"tool_name": "calculator", "tenant_id": tenant}).json()
         assert status["output"]["status"] == "exited" and "exit code" in status["output"]["message"]
         r = c.post("/execute_tool", json={"tool_name": "calculator", "tenant_id": tenant, "params": '{"expression": "1"}'})
@@ -109,7 +109,7 @@ def test_containers_are_hardened(manager_url: str, docker_client: Any) -> None:
     tenant = f"{SESSION}hard"
     with client_for(manager_url) as c:
         _create(c, "calculator", tenant, tool_cfg={"memory": "256m", "cpus": 0.5, "pids_limit": 64})
-        attrs = docker_client.api.inspect_container(f"calculator_{tenant}")
+        attrs = docker_client.api.inspect_container(f"msagent-{SESSION}-calculator_{tenant}")
         host = attrs["HostConfig"]
         assert attrs["Config"]["User"] == "10001:10001"
         assert host["Privileged"] is False

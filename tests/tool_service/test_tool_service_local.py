@@ -87,7 +87,7 @@ def test_long_call_answers_202_then_result(tool_image: str, docker_client: Any) 
         r = c.post("/execute_tool", json={"tool_name": "code_interpreter", "tenant_id": tenant, "wait": 0.3,
                                           "params": {"code": "import time; time.sleep(20)"}})
         assert r.status_code == 202
-        docker_client.containers.get(f"code_interpreter_{tenant}").kill()
+        docker_client.containers.get(f"msagent-{SESSION}long-code_interpreter_{tenant}").kill()
         r = c.post("/execute_tool_result", json={"call_id": r.json()["output"]["call_id"], "tenant_id": tenant})
         assert r.status_code == 502 and "exited" in r.json()["message"], r.text
 
@@ -140,8 +140,9 @@ def test_monitor_stops_idle_nodes_and_catalogue(tool_image: str, docker_client: 
 
 
 def _ours(docker_client: Any, manager_id: str) -> dict[str, Any]:
+    """This manager's containers by node name (a container's name is the node's under the manager id)."""
     found = docker_client.containers.list(all=True, filters={"label": f"msagent.manager={manager_id}"})
-    return {x.name: x for x in found}
+    return {x.name.removeprefix(f"msagent-{manager_id}-"): x for x in found}
 
 
 def test_warm_pool_restart_recovery_and_vanished_containers(tool_image: str, docker_client: Any,
@@ -157,7 +158,7 @@ def test_warm_pool_restart_recovery_and_vanished_containers(tool_image: str, doc
         # a create with default settings takes the warm node: running at once, no pending phase
         r = c.post("/create_tool_service", json=calc)
         assert r.json()["output"] == {"tool_node_name": warm_name, "status": "running"}, r.text
-        attrs = docker_client.api.inspect_container(warm_name)  # renamed, and hardened like any node
+        attrs = docker_client.api.inspect_container(f"msagent-{mid}-{warm_name}")  # renamed, and hardened like any node
         assert attrs["Config"]["User"] == "10001:10001" and attrs["HostConfig"]["CapDrop"] == ["ALL"]
         assert attrs["HostConfig"]["ReadonlyRootfs"] is True and attrs["HostConfig"]["Privileged"] is False
         assert c.post("/execute_tool", json={**calc, "params": '{"expression": "6*7"}'}).json()["output"] == "42"
@@ -248,7 +249,7 @@ def test_network_only_when_asked_and_busy_host_ports_skipped(tool_image: str, do
             _running(c, "calculator", tenant, tool_cfg={"network": True})
             port = m.manager.store.get(tenant, "calculator").port
             assert port == start + 1
-            host = docker_client.api.inspect_container(f"calculator_{tenant}")["HostConfig"]
+            host = docker_client.api.inspect_container(f"msagent-{SESSION}net-calculator_{tenant}")["HostConfig"]
             assert host["NetworkMode"] == "bridge"  # asked for: a routed network, published on loopback only
             assert host["PortBindings"] == {f"{port}/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
             assert host["CapDrop"] == ["ALL"] and host["ReadonlyRootfs"] is True  # the rest stays hardened
