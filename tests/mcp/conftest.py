@@ -60,7 +60,7 @@ def mcp_manager_url(serve_port: int, tool_image: str) -> Iterator[str]:
 
     start, end = port_range(8)
     cfg = ManagerConfig(manager_id=MANAGER_ID, default_image=tool_image, port_start=start, port_end=end,
-                        pool_size=0, token=TOKEN)
+                        pool_size=1, token=TOKEN)  # a warm node: creates take it, the pool refills meanwhile
     name = f"tool_manager_{MANAGER_ID}"
     serve.run(tool_manager_app(cfg), name=name, route_prefix=f"/{name}")
     url = f"http://127.0.0.1:{serve_port}/{name}"

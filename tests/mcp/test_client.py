@@ -13,7 +13,7 @@ from msagent.agents import RolePlay
 from msagent.errors import ConfigError, MCPServerError
 from msagent.llm.fake import FunctionModel, ScriptedModel, ScriptedTurn
 from msagent.schemas import Message, ToolSpec
-from msagent.tools import call_tool
+from msagent.tools import call_tool, function_tool
 from msagent.tools.mcp import MCPToolset
 
 
@@ -124,7 +124,7 @@ def test_a_call_past_its_timeout_is_an_observation_and_the_session_goes_on():
     toolset = MCPToolset({"mcpServers": {"demo": {**stdio_server(), "timeout": 1}}})
     tools = {t.name: t for t in toolset.tools}
     try:
-        slow = call_tool(tools, ("demo-rendezvous", {"me": "x", "peer": "nobody", "wait_s": 30}))
+        slow = call_tool(tools, ("demo-rendezvous", {"me": "x", "peer": "nobody", "wait_s": 3}))
         assert slow == "Error: MCP server 'demo': tool 'rendezvous' did not finish within 1 s (the call was cancelled)"
         assert call_tool(tools, ("demo-add", {"a": 1, "b": 1})) == "2"
         assert toolset.connections["demo"].starts == 1  # the session outlived the cancelled call
@@ -194,6 +194,11 @@ def test_tool_name_clash_between_servers_names_both():
     servers = {"a": stdio_server(DEMO_EXTRA_TOOL="b-echo"), "a-b": stdio_server()}
     with pytest.raises(ConfigError, match="MCP servers 'a' and 'a-b' both offer a tool named 'a-b-echo'"):
         RolePlay(function_list=[{"mcpServers": servers}], llm=ScriptedModel(["x"]))
-    with pytest.raises(ConfigError, match="listed twice|clash"):
-        RolePlay(function_list=[{"mcpServers": {"demo": stdio_server()}}, {"mcpServers": {"demo": stdio_server()}}],
-                 llm=ScriptedModel(["x"]))
+
+    @function_tool(name="demo-add")
+    def add(a: int, b: int) -> int:
+        """A local tool whose name an MCP tool would take."""
+        return a + b
+
+    with pytest.raises(ConfigError, match="MCP tool names demo-add clash with tools listed before them"):
+        RolePlay(function_list=[add(), {"mcpServers": {"demo": stdio_server()}}], llm=ScriptedModel(["x"]))

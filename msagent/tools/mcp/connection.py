@@ -70,6 +70,8 @@ class MCPConnection:
             raise
         except Exception as e:  # noqa: BLE001  (whatever the SDK or the OS raised, said with the server's name)
             reason = (_http_refusal(self.config) if self.config.url else None) or _reason(e)
+            if self.config.command and reason == "Connection closed":
+                reason = "it exited before answering (its error output went to this process's stderr)"
             verb = "started" if self.config.command else "reached"
             raise MCPServerError(
                 f"MCP server '{self.name}' ({self.config.describe()}) could not be {verb}: {reason}",
