@@ -178,7 +178,8 @@ def create_app(config: ManagerConfig | None = None, manager: ToolManager | None 
     @route("POST", "/execute_tool", NODE, CALL)
     async def execute_tool(req: ExecuteRequest, m: ToolManager = Depends(ready)) -> JSONResponse:
         """Run the tool; with ``wait`` a slow call answers 202 {type: retry, call_id, next_calling}."""
-        return _envelope(await m.execute(req.tenant_id, req.tool_name, req.params, req.kwargs, req.wait))
+        return _envelope(await m.execute(req.tenant_id, req.tool_name, req.params, req.kwargs, req.wait,
+                                          wrapped=req.wrapped))
 
     @route("POST", "/execute_tool_result", {404: "no such call"}, CALL)
     async def execute_tool_result(req: ResultRequest, m: ToolManager = Depends(ready)) -> JSONResponse:

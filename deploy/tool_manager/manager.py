@@ -7,7 +7,9 @@ Async throughout; every Docker call happens in a node (an actor, or a worker thr
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
+import secrets
 import socket
 import time
 from typing import Any
@@ -21,6 +23,7 @@ from deploy.tool_manager.errors import ManagerError, not_ready
 from deploy.tool_manager.node import NodeSpec, NodeState
 from deploy.tool_manager.pool import WarmPool
 from deploy.tool_manager.store import NodeRecord, NodeStore
+from deploy.tool_node.secret import auth_header
 from msagent.errors import ConfigError, MsagentError
 from msagent.schemas import new_id
 from msagent.settings import data_dir
@@ -36,7 +39,8 @@ class ToolManager:
         self.nodes: dict[tuple[str, str], Any] = {}  # (tenant, tool) -> node handle
         self.pool = WarmPool(self)
         self._events: dict[tuple[str, str], asyncio.Event] = {}
-        self._calls: dict[str, tuple[str, float, asyncio.Task]] = {}
+        self._calls: dict[str, tuple[str, str, asyncio.Task]] = {}  # call id -> (tenant, tool, its task)
+        self._inflight: dict[tuple[str, str], int] = {}  # requests being answered by each node
         self._last_used: dict[tuple[str, str], float] = {}
         self._http: httpx.AsyncClient | None = None
         self._started = False
@@ -91,7 +95,10 @@ class ToolManager:
         return rec
 
     # --- create ----------------------------------------------------------------------------------
-    async def create(self, tenant_id: str, tool_name: str, tool_cfg: dict, image: str | None) -> NodeRecord:
+    async def create(self, tenant_id: str, tool_name: str, tool_cfg: dict, image: str | None,
+                     tools: list[str] | None = None, idle_minutes: float | None = None) -> NodeRecord:
+        """Start a node serving ``tool_name`` (or, under that name, ``tools``: ``["*"]`` is every tool
+        of the image, an XAgent session) for the tenant; from the warm pool when one fits."""
         image = image or self.config.default_image
         try:
             limits = ContainerLimits.from_cfg(tool_cfg)
@@ -106,8 +113,9 @@ class ToolManager:
         if any(r.name == name for r in self.store.all()):
             raise ManagerError(409, f"the node name '{name}' is taken by another tenant's tool; pick another tool "
                                     "or tenant name")
-        await self._check_image(image, tool_name, tool_cfg)
-        rec = NodeRecord(tenant_id=tenant_id, tool_name=tool_name, name=name, image=image, tool_cfg=tool_cfg)
+        await self._check_image(image, tool_name, tool_cfg, tools)
+        rec = NodeRecord(tenant_id=tenant_id, tool_name=tool_name, name=name, image=image, tool_cfg=tool_cfg,
+                         tools=tools, idle_minutes=idle_minutes, secret=secrets.token_urlsafe(24))
         self._events[(tenant_id, tool_name)] = asyncio.Event()
         self._last_used[(tenant_id, tool_name)] = time.time()
         if image == self.config.default_image and limits.is_default():
@@ -121,8 +129,8 @@ class ToolManager:
             raise ManagerError(503, f"no free port in {self.config.port_start}-{self.config.port_end}; remove "
                                     "unused tool services or widen the range")
         rec = self._set(rec, port=port, status="pending")
-        spec = NodeSpec(name=name, image=image, port=port, manager_id=self.config.manager_id,
-                        tool_name=tool_name, tenant_id=tenant_id, tool_cfg=tool_cfg)
+        spec = NodeSpec(name=name, image=image, port=port, manager_id=self.config.manager_id, tool_name=tool_name,
+                        tenant_id=tenant_id, tool_cfg=tool_cfg, tools=tools, secret=rec.secret)
         node = handles.new_node(spec, self.config.backend)
         self.nodes[(tenant_id, tool_name)] = node
         self.spawn(self._start_node(rec, node))
@@ -141,25 +149,42 @@ class ToolManager:
             return
         self._set(rec, status="running", container_id=state.container_id, url=state.url, message="")
 
-    async def _check_image(self, image: str, tool_name: str, tool_cfg: dict) -> None:
+    async def _check_image(self, image: str, tool_name: str, tool_cfg: dict, tools: list[str] | None = None) -> None:
+        """The image is present and serves the tool (its label lists its tools); a ``tool_cfg`` the
+        tool rejects is a 400 now, when the tool's class is known here."""
+        from msagent.tools import tool_names
+        from msagent.tools.mcp.bridge import is_mcp_node
+
+        served = await self.image_tools(image)
+        if tools is not None:  # a set of tools (a session): each must be served
+            missing = [t for t in tools if t != "*" and served is not None and t not in served]
+            if missing:
+                raise ManagerError(404, f"image '{image}' has no tool {', '.join(missing)}")
+            return
+        if served is not None and tool_name not in served and not is_mcp_node(tool_name):  # 'mcp.<name>': MCP
+            raise ManagerError(404, f"unknown tool '{tool_name}'; the image {image} has: {', '.join(served)}")
+        if is_mcp_node(tool_name) or tool_name in tool_names():
+            _check_tool_cfg(tool_name, tool_cfg)
+
+    async def image_tools(self, image: str) -> list[str] | None:
+        """The tools an image serves (its ``msagent.tools`` label); None for an image without one."""
         import docker.errors
 
-        from deploy.tool_node.image import IMAGE_REPO, docker_client
+        from deploy.tool_node.image import IMAGE_REPO, docker_client, image_tool_names
 
         try:
             client = await asyncio.to_thread(docker_client)
-            await asyncio.to_thread(client.images.get, image)
+            found = await asyncio.to_thread(client.images.get, image)
         except docker.errors.ImageNotFound:
             raise ManagerError(404, f"image '{image}' is not present; build it with `msagent build-image`") from None
         except MsagentError as e:
             raise ManagerError(503, e.message) from None
-        if image.startswith(IMAGE_REPO + ":"):
+        served = image_tool_names(found)
+        if served is None and image.startswith(IMAGE_REPO + ":"):  # built before images carried the label
             from msagent.tools import tool_names
-            from msagent.tools.mcp.bridge import is_mcp_node
 
-            if tool_name not in tool_names() and not is_mcp_node(tool_name):  # 'mcp.<name>': an MCP server
-                raise ManagerError(404, f"unknown tool '{tool_name}'; the image has: {', '.join(tool_names())}")
-            _check_tool_cfg(tool_name, tool_cfg)
+            return tool_names()
+        return served
 
     # --- status, info, remove --------------------------------------------------------------------
     async def status(self, tenant_id: str, tool_name: str, wait: float = 0.0) -> NodeRecord:
@@ -219,6 +244,10 @@ class ToolManager:
         self.store.release_port(rec.port)
         self.store.delete(tenant_id, tool_name)
         self._last_used.pop((tenant_id, tool_name), None)
+        for call_id, (tenant, tool, task) in list(self._calls.items()):  # its pending calls end with it
+            if (tenant, tool) == (tenant_id, tool_name):
+                task.cancel()
+                del self._calls[call_id]
         return rec.model_copy(update={"status": "exited"})
 
     def list(self, tenant_id: str) -> dict[str, str]:
@@ -240,35 +269,63 @@ class ToolManager:
 
     # --- execute ---------------------------------------------------------------------------------
     async def execute(self, tenant_id: str, tool_name: str, params: str | dict, kwargs: dict,
-                      wait: float | None = None) -> Any:
+                      wait: float | None = None, tool: str | None = None, wrapped: bool = False) -> Any:
+        """Run the node's tool (``tool``: which one of a node serving several); ``wrapped``: the
+        output in XAgent's wrapped form. With ``wait``, a longer call is a 202 ``not_ready``."""
         rec = await self._running(tenant_id, tool_name)
         timeout = ContainerLimits.from_cfg(rec.tool_cfg).timeout + 5
-        body = {"params": params, "kwargs": kwargs}
+        body: dict[str, Any] = {"params": params, "kwargs": kwargs}
+        if tool is not None:
+            body["tool_name"] = tool
+        if wrapped:
+            body["wrapped"] = True
         if wait is None:
             return (await self._send(rec, "POST", "/execute_tool", body, timeout))["output"]
         task = asyncio.get_running_loop().create_task(self._send(rec, "POST", "/execute_tool", body, timeout))
-        return await self._await_call(new_id("call-"), tenant_id, rec.name, task, wait)
+        task.add_done_callback(_retrieved)
+        return await self._await_call(new_id("call-"), rec, task, wait)
 
     async def result(self, tenant_id: str, call_id: str, wait: float) -> Any:
         entry = self._calls.get(call_id)
         if entry is None or entry[0] != tenant_id:
             raise ManagerError(404, f"no pending call '{call_id}' for tenant '{tenant_id}' (results are kept until "
                                     "fetched once)")
-        return await self._await_call(call_id, tenant_id, "", entry[2], wait)
+        rec = self.store.get(entry[0], entry[1])
+        if rec is None:  # its node was removed meanwhile (its task is cancelled)
+            self._calls.pop(call_id, None)
+            raise ManagerError(404, f"call '{call_id}' is gone: its tool service was removed")
+        return await self._await_call(call_id, rec, entry[2], wait)
 
-    async def _await_call(self, call_id: str, tenant_id: str, node_name: str, task: asyncio.Task,
-                          wait: float) -> Any:
+    async def _await_call(self, call_id: str, rec: NodeRecord, task: asyncio.Task, wait: float) -> Any:
         done, _ = await asyncio.wait({task}, timeout=max(wait, 0.0))
         if not done:
-            self._calls[call_id] = (tenant_id, time.time(), task)
-            raise not_ready(call_id, node_name)
+            self._calls[call_id] = (rec.tenant_id, rec.tool_name, task)
+            raise not_ready(call_id, rec.name)
         self._calls.pop(call_id, None)
         return task.result()["output"]
 
+    def busy(self, tenant_id: str, tool_name: str) -> bool:
+        """Whether the node is answering a request now (the monitor never stops such a node as idle)."""
+        return self._inflight.get((tenant_id, tool_name), 0) > 0
+
     async def _send(self, rec: NodeRecord, method: str, path: str, body: Any, timeout: float) -> Any:
-        assert self._http is not None
+        r = await self._request(rec, method, path, timeout, json=body)
         try:
-            r = await self._http.request(method, f"{rec.url}{path}", json=body, timeout=timeout)
+            data = r.json()
+        except ValueError:
+            data = {"detail": r.text}
+        if r.status_code != 200:
+            raise NodeCallError(r.status_code, str(data.get("detail", data)), str(data.get("error") or ""))
+        return data
+
+    async def _request(self, rec: NodeRecord, method: str, path: str, timeout: float, **kw: Any) -> httpx.Response:
+        """One request to the node with its secret; a transport failure says what became of the node."""
+        assert self._http is not None
+        key = (rec.tenant_id, rec.tool_name)
+        self._inflight[key] = self._inflight.get(key, 0) + 1
+        try:
+            return await self._http.request(method, f"{rec.url}{path}", timeout=timeout,
+                                            headers=auth_header(rec.secret), **kw)
         except httpx.TimeoutException:
             raise ManagerError(504, f"tool service '{rec.name}' did not answer within {timeout:g} s") from None
         except httpx.TransportError as e:
@@ -281,13 +338,44 @@ class ToolManager:
             raise ManagerError(502, f"tool service '{rec.name}' is unreachable ({type(e).__name__}); its status is "
                                     f"now '{current.status}'{': ' + current.message if current.message else ''}; "
                                     "create it again") from None
-        try:
-            data = r.json()
-        except ValueError:
-            data = {"detail": r.text}
+        finally:
+            left = self._inflight.get(key, 1) - 1
+            if left:
+                self._inflight[key] = left
+            else:
+                self._inflight.pop(key, None)
+            if key in self.nodes:
+                self._last_used[key] = time.time()  # idle counts from the end of the last answer
+
+    async def node_tools(self, tenant_id: str, tool_name: str) -> builtins.list[dict[str, Any]]:
+        """The specs (with ``env``) of every tool the node serves."""
+        rec = await self._running(tenant_id, tool_name)
+        return list((await self._send(rec, "GET", "/tools", None, 10.0))["tools"])
+
+    async def node_raw(self, tenant_id: str, tool_name: str, method: str, path: str, timeout: float = 60.0,
+                       **kw: Any) -> httpx.Response:
+        """A node answer passed on as it is (workspace files); an error answer is a ``NodeCallError``."""
+        rec = await self._running(tenant_id, tool_name)
+        r = await self._request(rec, method, path, timeout, **kw)
         if r.status_code != 200:
-            raise ManagerError(r.status_code, str(data.get("detail", data)))
-        return data
+            try:
+                data = r.json()
+            except ValueError:
+                data = {"detail": r.text}
+            raise NodeCallError(r.status_code, str(data.get("detail", data)), str(data.get("error") or ""))
+        return r
+
+
+class NodeCallError(ManagerError):
+    """A node answered an error; ``kind`` is its error class (``ToolArgumentError``,
+    ``WorkspacePathError``, ``ToolNotFoundError``, ...), so protocols can map it to their status."""
+
+    def __init__(self, status: int, message: str, kind: str = "") -> None:
+        super().__init__(status, message)
+        self.kind = kind
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.status, self.message, self.kind))
 
 
 def _check_tool_cfg(tool_name: str, tool_cfg: dict) -> None:
@@ -301,6 +389,12 @@ def _check_tool_cfg(tool_name: str, tool_cfg: dict) -> None:
         msg = e.message if isinstance(e, MsagentError) else str(e)
         raise ManagerError(400, f"bad tool_cfg for '{tool_name}': {msg}") from None
     tool.close()
+
+
+def _retrieved(task: asyncio.Task) -> None:
+    """A call nobody fetched (its node removed, its client gone) must not log 'never retrieved'."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _host_port_free(port: int) -> bool:

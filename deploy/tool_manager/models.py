@@ -43,6 +43,9 @@ class ExecuteRequest(NodeRequest):
     kwargs: dict[str, Any] = Field(default_factory=dict)
     wait: float | None = Field(default=None, ge=0, le=3600, description=(
         "answer 202 with a call_id if the call takes longer than this (default: wait for the result)"))
+    wrapped: bool = Field(default=False, description=(
+        "output in XAgent's wrapped form {type: simple|composite|binary, data}: images and files made in the "
+        "node come back as base64 binary parts"))
 
 
 class ResultRequest(BaseModel):

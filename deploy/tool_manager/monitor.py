@@ -26,6 +26,7 @@ from deploy.tool_manager.container import (
 from deploy.tool_manager.errors import ManagerError
 from deploy.tool_manager.node import NodeSpec
 from deploy.tool_manager.store import NodeRecord
+from deploy.tool_node.secret import SECRET_ENV, auth_header
 
 if TYPE_CHECKING:
     from deploy.tool_manager.manager import ToolManager
@@ -65,17 +66,21 @@ async def recover(manager: ToolManager) -> None:
         env = dict(e.split("=", 1) for e in c.attrs["Config"]["Env"] if "=" in e)
         port = int(env.get("TOOL_NODE_PORT", 0)) or None
         owner: tuple[str, str] | None = None
+        secret = env.get(SECRET_ENV, "")
+        tools = _json_list(env.get("TOOL_NAMES"))
         if c.status == "running" and LABEL_TOOL in labels:
             owner = labels[LABEL_TOOL], labels.get(LABEL_TENANT, "default")
         elif c.status == "running" and labels.get(LABEL_POOL) == "1" and port:
-            # a pool-born node: its labels predate its tool, its server knows tool and tenant
-            owner = await asyncio.to_thread(_assigned, c, port)
+            # a pool-born node: its labels predate its tool, its server knows tool, tools and tenant
+            assigned = await asyncio.to_thread(_assigned, c, port, secret)
+            owner, tools = (assigned[:2], assigned[2]) if assigned else (None, None)
         if owner is None or manager.store.get(owner[1], owner[0]) is not None:
             await asyncio.to_thread(c.remove, force=True)
             continue
         # the node's name as the API shows it (the container's carries the manager id too)
         rec = NodeRecord(tenant_id=owner[1], tool_name=owner[0], name=f"{owner[0]}_{owner[1]}", image=c.attrs["Config"]["Image"],
-                         port=port, tool_cfg=_json(env.get("TOOL_CFG", "{}")), container_id=c.id)
+                         port=port, tool_cfg=_json(env.get("TOOL_CFG", "{}")), container_id=c.id, secret=secret,
+                         tools=tools)
         if rec.port:
             manager.store.release_port(rec.port)
             manager.store.allocate_port(rec.name, rec.port, rec.port)
@@ -90,7 +95,8 @@ async def recover(manager: ToolManager) -> None:
 async def adopt(manager: ToolManager, rec: NodeRecord, container_id: str) -> None:
     """A new node (actor) for ``rec`` owning its existing container."""
     spec = NodeSpec(name=rec.name, image=rec.image, port=rec.port or 0, manager_id=manager.config.manager_id,
-                    tool_name=rec.tool_name, tenant_id=rec.tenant_id, tool_cfg=rec.tool_cfg)
+                    tool_name=rec.tool_name, tenant_id=rec.tenant_id, tool_cfg=rec.tool_cfg, tools=rec.tools,
+                    secret=rec.secret)
     node = handles.new_node(spec, manager.config.backend)
     try:
         state = await handles.call(node, "adopt", container_id)
@@ -104,17 +110,27 @@ async def adopt(manager: ToolManager, rec: NodeRecord, container_id: str) -> Non
     log.info("adopted %s (%s)", rec.name, state.status)
 
 
-def _assigned(container: Any, port: int) -> tuple[str, str] | None:
-    """(tool, tenant) a pool-born node serves, asked from its ``/health``; None if unassigned."""
+def _assigned(container: Any, port: int, secret: str) -> tuple[str, str, list[str] | None] | None:
+    """(tool, tenant, tools) a pool-born node serves, asked from its ``/health``; None if unassigned."""
     import httpx
 
     try:
         url = node_url(container, port, ContainerLimits())
-        health = httpx.get(f"{url}/health", timeout=2.0).json()
+        health = httpx.get(f"{url}/health", timeout=2.0, headers=auth_header(secret)).json()
     except Exception:  # noqa: BLE001  (no answer: not adoptable)
         return None
-    tool, tenant = health.get("tool_name"), health.get("tenant_id")
-    return (str(tool), str(tenant)) if tool and tenant else None
+    tool, tenant, tools = health.get("tool_name"), health.get("tenant_id"), health.get("requested")
+    return (str(tool), str(tenant), tools if isinstance(tools, list) else None) if tool and tenant else None
+
+
+def _json_list(text: str | None) -> list[str] | None:
+    import json
+
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return [str(v) for v in value] if isinstance(value, list) else None
 
 
 def _json(text: str) -> dict:
@@ -129,15 +145,16 @@ def _json(text: str) -> dict:
 
 async def check_once(manager: ToolManager) -> None:
     """One monitor pass: stop idle nodes, mark dead ones, drop records of vanished containers."""
-    idle_after = manager.config.idle_minutes * 60
     now = time.time()
     for rec in manager.store.all():
+        idle_after = (rec.idle_minutes or manager.config.idle_minutes) * 60
         key = (rec.tenant_id, rec.tool_name)
         node = manager.nodes.get(key)
         if node is None or rec.status not in ("running", "exited"):
             continue
-        if rec.status == "running" and now - manager._last_used.get(key, rec.last_used) > idle_after:
-            log.info("stopping %s: idle for more than %g min", rec.name, manager.config.idle_minutes)
+        if rec.status == "running" and now - manager._last_used.get(key, rec.last_used) > idle_after \
+                and not manager.busy(rec.tenant_id, rec.tool_name):
+            log.info("stopping %s: idle for more than %g min", rec.name, idle_after / 60)
             await manager.remove(rec.tenant_id, rec.tool_name)
             manager._set(rec, status="exited", message="stopped by the monitor after being idle", url=None, port=None)
             continue

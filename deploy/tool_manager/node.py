@@ -26,7 +26,9 @@ from deploy.tool_manager.container import (
     node_url,
     run_kwargs,
 )
+from deploy.tool_node.secret import SECRET_ENV, auth_header
 from msagent.errors import RuntimeFailure
+from msagent.tools.builtin.web import NODE_NETWORK_ENV
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ class NodeSpec(BaseModel):
     tool_name: str | None = None  # None: a pool node, given its tool later by assign()
     tenant_id: str | None = None
     tool_cfg: dict[str, Any] = Field(default_factory=dict)
+    tools: list[str] | None = None  # what it serves: default [tool_name]; ["*"]: every tool of the image
+    secret: str = Field(default="", repr=False)  # required on every call to the node (set by the manager)
 
 
 class NodeState(BaseModel):
@@ -55,7 +59,7 @@ class ToolNode:
         self.container: Any = None
         self.url: str | None = None
         self._client: Any = None
-        self._http = httpx.Client(timeout=10.0)
+        self._http = httpx.Client(timeout=10.0, headers=auth_header(self.spec.secret))
 
     def _docker(self) -> Any:
         if self._client is None:
@@ -77,6 +81,10 @@ class ToolNode:
             labels.update({LABEL_TOOL: spec.tool_name, LABEL_TENANT: spec.tenant_id or "default"})
             env = {"TOOL_NAME": spec.tool_name, "TOOL_CFG": json.dumps(spec.tool_cfg),
                    "TOOL_TENANT_ID": spec.tenant_id or "default"}
+            if spec.tools is not None:
+                env["TOOL_NAMES"] = json.dumps(spec.tools)
+        env[SECRET_ENV] = spec.secret
+        env[NODE_NETWORK_ENV] = "1" if self.limits.network else "0"  # web tools say why they cannot fetch
         if not self.limits.network:
             ensure_internal_network(client)
         kwargs = run_kwargs(image=spec.image, name=spec.name, port=spec.port, limits=self.limits, labels=labels, env=env)
@@ -96,15 +104,16 @@ class ToolNode:
             self.url = node_url(self.container, self.spec.port, self.limits)
         return self.state()
 
-    def assign(self, name: str, tool_name: str, tenant_id: str, tool_cfg: dict[str, Any]) -> NodeState:
-        """Give a pool node its tool and its name."""
+    def assign(self, name: str, tool_name: str, tenant_id: str, tool_cfg: dict[str, Any],
+               tools: list[str] | None = None) -> NodeState:
+        """Give a pool node its tool (or tools) and its name."""
         r = self._http.post(f"{self.url}/assign",
-                            json={"tool_name": tool_name, "tool_cfg": tool_cfg, "tenant_id": tenant_id})
+                            json={"tool_name": tool_name, "tool_cfg": tool_cfg, "tenant_id": tenant_id, "tools": tools})
         if r.status_code != 200:
             raise RuntimeFailure(_detail(r))
         self.container.rename(container_name(self.spec.manager_id, name))
         self.spec = self.spec.model_copy(
-            update={"name": name, "tool_name": tool_name, "tenant_id": tenant_id, "tool_cfg": tool_cfg}
+            update={"name": name, "tool_name": tool_name, "tenant_id": tenant_id, "tool_cfg": tool_cfg, "tools": tools}
         )
         self.limits = ContainerLimits.from_cfg(tool_cfg)
         return self.state()
@@ -173,7 +182,7 @@ class ToolNode:
             except Exception:  # noqa: BLE001  (already gone)
                 log.debug("remove failed", exc_info=True)
         self._http.close()
-        self._http = httpx.Client(timeout=10.0)
+        self._http = httpx.Client(timeout=10.0, headers=auth_header(self.spec.secret))
 
     # --- the tool --------------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from deploy.tool_manager import handles
@@ -37,7 +38,7 @@ class WarmPool:
                 if port is None:
                     return
                 spec = NodeSpec(name=f"msagent-pool-{cfg.manager_id}-{owner[5:]}", image=cfg.default_image,
-                                port=port, manager_id=cfg.manager_id)
+                                port=port, manager_id=cfg.manager_id, secret=secrets.token_urlsafe(24))
                 node = handles.new_node(spec, cfg.backend)
                 try:
                     state = await handles.call(node, "start", cfg.start_timeout)
@@ -57,7 +58,8 @@ class WarmPool:
         node, spec, _ = self.ready.pop(0)
         self.manager.spawn(self.fill())
         try:
-            state = await handles.call(node, "assign", rec.name, rec.tool_name, rec.tenant_id, rec.tool_cfg)
+            state = await handles.call(node, "assign", rec.name, rec.tool_name, rec.tenant_id, rec.tool_cfg,
+                                       rec.tools)
         except Exception as e:  # noqa: BLE001  (fall back to a cold start)
             log.warning("warm node could not take %s: %s", rec.name, e)
             await self._discard(node, spec)
@@ -65,7 +67,7 @@ class WarmPool:
         self.manager.store.set_port_owner(spec.port, rec.name)
         self.manager.nodes[(rec.tenant_id, rec.tool_name)] = node
         return self.manager._set(rec, port=spec.port, status="running", container_id=state.container_id,
-                                 url=state.url, message="")
+                                 url=state.url, message="", secret=spec.secret)  # the node keeps its secret
 
     async def _discard(self, node: Any, spec: NodeSpec) -> None:
         try:

@@ -33,6 +33,9 @@ class NodeRecord(BaseModel):
     message: str = ""
     created_at: float = Field(default_factory=time.time)
     last_used: float = Field(default_factory=time.time)
+    tools: list[str] | None = None  # what the node serves: default [tool_name]; ["*"]: all (a session)
+    secret: str = Field(default="", repr=False)  # the node's secret, sent with every call to it
+    idle_minutes: float | None = None  # the monitor's idle limit for this node (default: the manager's)
 
 
 _SCHEMA = """
@@ -40,6 +43,8 @@ CREATE TABLE IF NOT EXISTS nodes (
     tenant_id TEXT NOT NULL, tool_name TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (tenant_id, tool_name));
 CREATE TABLE IF NOT EXISTS ports (port INTEGER PRIMARY KEY, owner TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    cookie_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, node_key TEXT NOT NULL);
 """
 
 
@@ -107,6 +112,22 @@ class NodeStore:
     def port_owners(self) -> dict[int, str]:
         with self._lock:
             return {int(p): o for p, o in self._db.execute("SELECT port, owner FROM ports")}
+
+
+    # --- XAgent sessions: the hash of a session cookie -> its node (tenant, record key) ---------
+    def put_session(self, cookie_hash: str, tenant_id: str, node_key: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)", (cookie_hash, tenant_id, node_key))
+
+    def get_session(self, cookie_hash: str) -> tuple[str, str] | None:
+        with self._lock:
+            row = self._db.execute("SELECT tenant_id, node_key FROM sessions WHERE cookie_hash=?",
+                                   (cookie_hash,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def delete_session(self, cookie_hash: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM sessions WHERE cookie_hash=?", (cookie_hash,))
 
 
 def dumps(value: Any) -> str:

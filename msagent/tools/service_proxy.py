@@ -111,7 +111,9 @@ class ToolServiceProxy(BaseTool):
                 f"keyword arguments {', '.join(bad)} for tool '{self.name}' are not JSON values; a tool in a "
                 "tool node only gets strings, numbers, booleans, lists and objects"
             ) from None
-        body = {"tool_name": self.name, "tenant_id": self.tenant_id, "params": params, "kwargs": kwargs, "wait": 25.0}
+        # wrapped: images and files the tool made in its node come back as bytes (saved here, below)
+        body = {"tool_name": self.name, "tenant_id": self.tenant_id, "params": params, "kwargs": kwargs, "wait": 25.0,
+                "wrapped": True}
         out = self._post("/execute_tool", body, timeout=35.0)
         deadline = time.monotonic() + self.call_timeout
         while isinstance(out, _Pending):  # a long call: fetch its result (each request waits up to 25 s)
@@ -119,7 +121,10 @@ class ToolServiceProxy(BaseTool):
                 raise ToolTimeoutError(f"tool '{self.name}' did not finish within {self.call_timeout:g} s")
             ask = {"call_id": out["call_id"], "tenant_id": self.tenant_id, "wait": 25.0}
             out = self._post("/execute_tool_result", ask, timeout=35.0)
-        return out if isinstance(out, str) else str(out)
+        from msagent.settings import data_dir
+        from msagent.tools.builtin.wrapped import to_text
+
+        return to_text(out, data_dir("tool_files"))  # a chart made in the node: ![name](local file)
 
     def remove(self) -> None:
         """Remove the remote node (other proxies of the same tenant and tool lose it too)."""

@@ -15,17 +15,23 @@ from msagent.errors import ConfigError
 TOOL_NODE = Path(__file__).resolve().parents[2] / "deploy" / "tool_node"
 
 
-def test_dockerfile_takes_its_base_as_a_build_argument() -> None:
-    text = (TOOL_NODE / "Dockerfile").read_text()
-    assert re.search(r"^ARG BASE_IMAGE=python:3\.\d+-slim$", text, re.M)
-    assert re.search(r"^FROM \$\{BASE_IMAGE\}$", text, re.M)
-    assert re.search(r"^USER 10001:10001$", text, re.M)  # the image itself is non-root
-    assert "--no-index" in text  # installs from the wheels downloaded on the host, never from an index
+def test_dockerfiles_take_their_base_as_a_build_argument() -> None:
+    deps = (TOOL_NODE / "Dockerfile.deps").read_text()
+    assert re.search(r"^ARG BASE_IMAGE=python:3\.\d+-slim$", deps, re.M)
+    assert re.search(r"^FROM \$\{BASE_IMAGE\}$", deps, re.M)
+    node = (TOOL_NODE / "Dockerfile").read_text()
+    assert re.search(r"^FROM \$\{DEPS_IMAGE\}$", node, re.M)  # the node image sits on the dependencies image
+    tools = (TOOL_NODE / "Dockerfile.tools").read_text()
+    assert re.search(r"^FROM \$\{NODE_IMAGE\}$", tools, re.M)  # users' tools on the node image
+    for text in (node, tools):
+        assert re.findall(r"^USER .*$", text, re.M)[-1] == "USER 10001:10001"  # the images run non-root
+    for text in (deps, node, tools):  # installs from the wheels downloaded on the host, never from an index
+        assert all("--no-index" in line for line in text.splitlines() if "pip install" in line)
 
 
 def test_no_archive_or_registry_host_is_written_in_the_build() -> None:
     for path in TOOL_NODE.iterdir():
-        if path.is_file() and path.suffix in ("", ".py", ".sh"):
+        if path.is_file() and (path.suffix in ("", ".py", ".sh") or path.name.startswith("Dockerfile")):
             hosts = re.findall(r"[a-z]+://[\w.-]+|\b[\w-]+\.(?:debian|ubuntu)\.(?:org|com)\b", path.read_text())
             assert hosts == [], (path.name, hosts)
 
@@ -66,10 +72,18 @@ def test_image_is_reused_by_its_content_hash(tool_image: str, docker_client: Any
     from deploy.tool_node.image import IMAGE_REPO, LATEST, build_image
 
     assert re.fullmatch(rf"{IMAGE_REPO}:[0-9a-f]{{12}}", tool_image)
+    current = build_image()  # the session's image, unless this checkout changed since (other work going on)
     lines: list[str] = []
     again = build_image(progress=lines.append)
-    assert again == tool_image and lines[-1] == f"image {tool_image} is up to date"
+    assert again == current and lines[-1] == f"image {current} is up to date"
     assert not [line for line in lines if "docker build" in line or "downloading" in line]  # nothing was rebuilt
-    assert docker_client.images.get(LATEST).id == docker_client.images.get(tool_image).id
+    assert docker_client.images.get(LATEST).id == docker_client.images.get(current).id
+    from deploy.tool_node.image import image_tool_names
+
+    served = image_tool_names(docker_client.images.get(current)) or []  # asked from the image at build time
+    assert {"calculator", "code_interpreter", "FileSystemEnv_write_to_file", "PythonNotebook_execute_cell",
+            "ShellEnv_execute_command", "WebEnv_search", "RapidAPIEnv_call_api"} <= set(served)
+    deps = docker_client.images.get(current).attrs["Config"]["Labels"]
+    assert deps["msagent.image"] == "tool-node"
     with pytest.raises(ConfigError, match="not present locally"):
         build_image(base_image="msagent/no-such-base:0")

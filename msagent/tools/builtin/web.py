@@ -109,9 +109,10 @@ class BrowseWebsite(_WebTool):
 
     def call(self, params: str | dict, **kwargs: Any) -> str:
         args = self.verify_args(params)
+        http = self.client()  # first: without network, say so before any name lookup
         url = check_url(str(args["url"]))
         limit = int(args.get("max_chars") or 20000)
-        with self.client() as http:
+        with http:
             try:
                 r = http.get(url)
             except Exception as e:  # noqa: BLE001  (any transport failure is the model's observation)
