@@ -1,6 +1,8 @@
 """Tool service benchmark: execute_tool through the manager vs straight to the node (overhead
 p50/p99), and create -> running cold and from the warm pool; MCP rows (benchmarks/mcp_rows.py): an
-MCP tool over stdio vs the same msagent tool, the manager's /mcp vs its seed endpoint. One table, one run.
+MCP tool over stdio vs the same msagent tool, the manager's /mcp vs its seed endpoint; XAgent rows
+(benchmarks/xagent_rows.py): a session opened to its first result, cold and from the warm pool, and
+XAgent's /execute_tool vs the session's node directly. One table, one run.
 
     python benchmarks/bench_tool_service.py [--calls 300] [--creates 3] [--ingress haproxy|proxy]
 
@@ -36,11 +38,11 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
 
 
-def node_url(client: Any, name: str) -> str:
-    attrs = client.api.inspect_container(name)
-    env = dict(e.split("=", 1) for e in attrs["Config"]["Env"])
-    ip = next(n["IPAddress"] for n in attrs["NetworkSettings"]["Networks"].values() if n["IPAddress"])
-    return f"http://{ip}:{env['TOOL_NODE_PORT']}"
+def node_url(client: Any, manager_id: str, name: str) -> tuple[str, str]:
+    """(URL, secret) of a node, read from its container (the raw layer under the manager)."""
+    from xagent_rows import session_node
+
+    return session_node(client, manager_id, name)
 
 
 def timed_calls(c: httpx.Client, path: str, body: dict, n: int) -> list[float]:
@@ -53,10 +55,12 @@ def timed_calls(c: httpx.Client, path: str, body: dict, n: int) -> list[float]:
     return out
 
 
-def overhead(manager: str, direct: str, tenant: str, n: int) -> tuple[list[float], list[float]]:
+def overhead(manager: str, direct: tuple[str, str], tenant: str, n: int) -> tuple[list[float], list[float]]:
     call = {"tool_name": "calculator", "tenant_id": tenant, "params": '{"expression": "6*7"}', "kwargs": {}}
     via, raw = [], []
-    with httpx.Client(base_url=manager, timeout=30) as m, httpx.Client(base_url=direct, timeout=30) as d:
+    secret = {"Authorization": f"Bearer {direct[1]}"}  # every node call carries the node's secret
+    with httpx.Client(base_url=manager, timeout=30) as m, httpx.Client(base_url=direct[0], timeout=30,
+                                                                        headers=secret) as d:
         timed_calls(m, "/execute_tool", call, 20)  # warm up connections and code paths
         timed_calls(d, "/execute_tool", {"params": call["params"], "kwargs": {}}, 20)
         for _ in range(n // 10):  # interleaved, so both see the same machine load
@@ -91,6 +95,7 @@ def main() -> None:
     import uvicorn
     from mcp_rows import local_rows, manager_rows
     from ray import serve
+    from xagent_rows import xagent_rows
 
     from deploy.tool_manager.app import create_app
     from deploy.tool_manager.config import ManagerConfig
@@ -128,11 +133,13 @@ def main() -> None:
                 # non-default limits never come from the pool: a container is started
                 t, _ = create_time(c, "calculator", f"c{i}", {"memory": "600m"})
                 colds.append(t)
-            via, raw = overhead(url, node_url(client, "calculator_w0"), "w0", args.calls)
+            via, raw = overhead(url, node_url(client, BENCH, "calculator_w0"), "w0", args.calls)
             mcp = manager_rows(url, "w0", cfg.token, args.calls)  # the manager's /mcp vs its seed endpoint
+            xagent = xagent_rows(url, client, BENCH, "w0", args.calls, args.creates)  # XAgent's protocol
         with httpx.Client(base_url=f"http://127.0.0.1:{uport}", timeout=120) as u:
             create_time(u, "calculator", "u0", {})
-            uvia, uraw = overhead(f"http://127.0.0.1:{uport}", node_url(client, "calculator_u0"), "u0", args.calls)
+            uvia, uraw = overhead(f"http://127.0.0.1:{uport}", node_url(client, BENCH + "u", "calculator_u0"), "u0",
+                                  args.calls)
 
         def ov(a: list[float], b: list[float], p: float) -> str:
             return f"{pct(a, p) - pct(b, p):.2f} ms"
@@ -148,6 +155,7 @@ def main() -> None:
             (f"create -> running, warm pool (median of {len(warms)})  [goal <= 0.2 s]",
              f"{statistics.median(warms):.3f} s" if warms else "n/a"),
         ]
+        rows += xagent  # XAgent rows (benchmarks/xagent_rows.py)
         rows += mcp + local_rows(args.calls)  # MCP rows (benchmarks/mcp_rows.py)
     finally:
         userver.should_exit = True

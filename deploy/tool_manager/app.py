@@ -205,6 +205,9 @@ def create_app(config: ManagerConfig | None = None, manager: ToolManager | None 
 
     from deploy.tool_manager.mcp_endpoint import mount_mcp  # /mcp: the same tools for MCP clients
 
+    from deploy.tool_manager.xagent import mount_xagent  # XAgent's ToolServer protocol (sessions)
+
+    mount_xagent(app, manager)
     mount_mcp(app, manager, ready)
     openapi_errors.install(app, Envelope, COMMON)
     return app

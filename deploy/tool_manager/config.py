@@ -25,6 +25,9 @@ class ManagerConfig(BaseModel):
     no_auth: bool = Field(default=False, description="run without a token (only ever on a loopback address)")
     db_path: str | None = Field(default=None, description="SQLite file (default: <data dir>/tool_manager/<manager_id>.db)")
     backend: str = Field(default="ray", pattern="^(ray|local)$", description="ray: nodes are actors; local: in-process")
+    xagent: dict[str, object] = Field(default_factory=dict, description=(
+        "XAgent sessions (over $TOOL_MANAGER_XAGENT): idling_close_minutes (30), call_wait (s before a 450, 30), "
+        "tool_cfg of a session's node"))
 
     @classmethod
     def from_env(cls, **overrides: object) -> ManagerConfig:

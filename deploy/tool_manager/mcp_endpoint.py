@@ -104,7 +104,8 @@ class MCPEndpoint:
         tools = [Tool(name=name, description=s.get("description") or "",
                       input_schema=s.get("parameters") or {"type": "object", "properties": {}})
                  for name, s in specs.items()]
-        running = [r for r in self.manager.store.all(tenant) if r.tool_name not in specs and r.status == "running"]
+        running = [r for r in self.manager.store.all(tenant)  # (an XAgent session's node serves a set: not here)
+                   if r.tool_name not in specs and r.status == "running" and r.tools is None]
         found = await asyncio.gather(*(self._node_tools(tenant, r.tool_name) for r in running), return_exceptions=True)
         for rec, more in zip(running, found, strict=True):
             if isinstance(more, BaseException):
