@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from deploy import openapi_errors
 from deploy.assistant import chat, errors, files, lite
 from deploy.assistant.config import AssistantConfig
-from deploy.assistant.services import Services, services
+from deploy.assistant.limits import BodyLimit
+from deploy.assistant.model_list import model_list
+from deploy.assistant.services import Services, bearer_key, services
 
 
 def create_app(config: AssistantConfig | None = None) -> FastAPI:
@@ -29,7 +31,12 @@ def create_app(config: AssistantConfig | None = None) -> FastAPI:
         description="OpenAI-compatible chat completions with function calling, an assistant agent "
         "with tools and knowledge, and document upload for retrieval.",
     )
-    app.state.services = Services(config or AssistantConfig.from_env())
+    app.state.services = svc = Services(config or AssistantConfig.from_env())
+    uploads = svc.config.max_upload_bytes * files.MAX_FILES + 1024 * 1024  # a batch of files, plus the form
+    app.add_middleware(
+        BodyLimit,  # type: ignore[arg-type]
+        limit_for=lambda path: uploads if path.endswith("/v1/files") else svc.config.max_request_bytes,
+    )
     errors.install(app)
     app.include_router(chat.router, tags=["chat"])
     app.include_router(lite.router, tags=["assistant"])
@@ -39,11 +46,9 @@ def create_app(config: AssistantConfig | None = None) -> FastAPI:
     async def health() -> dict:
         return {"status": "ok"}
 
-    @app.get("/v1/models", tags=["meta"])
-    async def models(svc: Services = Depends(services)) -> JSONResponse:
-        name = svc.config.model or svc.config.model_server
-        return JSONResponse(
-            {"object": "list", "data": [{"id": name, "object": "model", "created": int(time.time()), "owned_by": "msagent"}]}
-        )
+    @app.get("/v1/models", tags=["meta"], summary="The back end's models", responses=errors.MODELS_ERRORS)
+    async def models(request: Request, svc: Services = Depends(services)) -> JSONResponse:
+        return JSONResponse({"object": "list", "data": await model_list(svc, bearer_key(request))})
 
+    openapi_errors.install(app, errors.ErrorBody, errors.COMMON_ERRORS)
     return app

@@ -29,6 +29,8 @@ class AssistantConfig(BaseModel):
     # more LLM config keys (e.g. 'replies' for the scripted model)
     llm_extra: dict[str, Any] = Field(default_factory=dict)
     max_upload_bytes: int = 20 * 1024 * 1024
+    # request bodies over this get 413 (uploads: max_upload_bytes per file instead)
+    max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     knowledge_dir: str | None = None
     worker_threads: int = 64
     # assistants/lite runs its tools in tool-node containers through the tool manager

@@ -8,40 +8,78 @@ from typing import Any
 from pydantic import ValidationError
 
 from deploy.assistant.errors import bad_request
-from deploy.assistant.models import ChatMessageIn, NamedToolChoice, ToolChoiceIn
+from deploy.assistant.models import (
+    ChatCompletionRequest,
+    ChatMessageIn,
+    FunctionCallIn,
+    NamedToolChoice,
+    ToolChoiceIn,
+)
 from msagent.schemas import FunctionCall, Message, ToolCall, ToolSpec, new_id
+
+# fields of an earlier answer that clients echo back; they describe it, they ask nothing
+ECHOED = ("refusal", "annotations")
+
+
+def _call(fn: FunctionCallIn, call_id: str | None) -> ToolCall:
+    args = fn.arguments
+    text = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+    return ToolCall(id=call_id or new_id("call_"), function=FunctionCall(name=fn.name, arguments=text))
 
 
 def to_messages(messages: list[ChatMessageIn]) -> list[Message]:
     out: list[Message] = []
+    legacy_ids: dict[str, str] = {}  # function name -> id given to its last legacy function_call
     for i, m in enumerate(messages):
+        for key, value in (m.model_extra or {}).items():
+            if value in (None, "", [], {}) or (key in ECHOED and m.role == "assistant"):
+                continue
+            raise bad_request(f"message field {key!r} is not supported", param=f"messages[{i}].{key}")
         try:
             text = m.text()
         except ValueError as e:
             raise bad_request(str(e), param=f"messages[{i}].content") from e
         role = {"developer": "system", "function": "tool"}.get(m.role, m.role)
         calls = None
+        if (m.tool_calls or m.function_call) and role != "assistant":
+            field = "tool_calls" if m.tool_calls else "function_call"
+            raise bad_request(f"only assistant messages may carry {field}", param=f"messages[{i}].{field}")
         if m.tool_calls:
-            if role != "assistant":
-                raise bad_request("only assistant messages may carry tool_calls", param=f"messages[{i}].tool_calls")
-            calls = []
-            for call in m.tool_calls:
-                args = call.function.arguments
-                calls.append(
-                    ToolCall(
-                        id=call.id or new_id("call_"),
-                        function=FunctionCall(
-                            name=call.function.name,
-                            arguments=args if isinstance(args, str) else json.dumps(args, ensure_ascii=False),
-                        ),
-                    )
-                )
-        if role == "tool" and not (m.tool_call_id or m.name):
+            calls = [_call(call.function, call.id) for call in m.tool_calls]
+        elif m.function_call:
+            calls = [_call(m.function_call, None)]
+            legacy_ids[m.function_call.name] = calls[0].id
+        call_id = m.tool_call_id
+        if m.role == "function":
+            if not m.name:
+                raise bad_request("a function message needs the name of the function it answers",
+                                  param=f"messages[{i}].name")
+            call_id = call_id or legacy_ids.get(m.name)
+        if role == "tool" and not (call_id or m.name):
             raise bad_request("a tool message needs the tool_call_id it answers", param=f"messages[{i}].tool_call_id")
         if role in ("user", "system") and m.content is None:
             raise bad_request(f"a {m.role} message needs content", param=f"messages[{i}].content")
-        out.append(Message(role=role, content=text, tool_calls=calls, tool_call_id=m.tool_call_id, name=m.name))
+        out.append(Message(role=role, content=text, tool_calls=calls, tool_call_id=call_id, name=m.name))
     return out
+
+
+def tools_of(body: ChatCompletionRequest) -> tuple[list[Any] | None, ToolChoiceIn | None, str]:
+    """(tools, tool_choice, param): the legacy ``functions`` / ``function_call`` as tools."""
+    if body.functions is None:
+        if body.function_call is not None:
+            raise bad_request("function_call needs the functions it chooses from", param="function_call")
+        return body.tools, body.tool_choice, "tools"
+    if body.tools is not None:
+        raise bad_request("give either functions (legacy) or tools, not both", param="functions")
+    if body.tool_choice is not None:
+        raise bad_request("with functions (legacy), choose with function_call, not tool_choice", param="tool_choice")
+    tools = [{"type": "function", "function": f.model_dump(exclude_none=True)} for f in body.functions]
+    choice: ToolChoiceIn | None = None
+    if isinstance(body.function_call, str):
+        choice = body.function_call
+    elif body.function_call is not None:
+        choice = {"type": "function", "function": {"name": body.function_call.name}}
+    return tools, choice, "functions"
 
 
 def to_tool_specs(tools: list[Any] | None, param: str = "tools") -> list[ToolSpec]:

@@ -11,11 +11,14 @@ import logging
 import re
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from deploy.openapi_errors import responses
 from msagent.errors import (
     ConfigError,
     MissingApiKeyError,
@@ -40,6 +43,38 @@ _TYPES = {
     422: "invalid_request_error",
     429: "rate_limit_error",
 }
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """OpenAI's error envelope, the body of every error status."""
+
+    error: ErrorDetail
+
+
+# what any route may answer
+COMMON_ERRORS = {
+    400: "invalid request (the message and param name the field)",
+    405: "method not allowed for this path",
+    413: "request body over the limit (max_request_bytes, default 8 MB)",
+    500: "internal error",
+}
+_UPSTREAM = {
+    401: "the model back end refused the key",
+    403: "the model back end refused the key",
+    404: "the model back end does not know the model",
+    429: "the model back end's rate limit",
+    502: "the model back end is unreachable, failed, or answered something malformed",
+    504: "the model back end did not answer in time",
+}
+CHAT_ERRORS = responses(ErrorBody, {**_UPSTREAM, 422: "the model back end refused the request as sent"})
+MODELS_ERRORS = responses(ErrorBody, {401: _UPSTREAM[401], 502: _UPSTREAM[502], 504: _UPSTREAM[504]})
 
 
 class APIError(Exception):
@@ -89,6 +124,9 @@ def from_exception(exc: BaseException) -> APIError:
         return APIError(400, exc.message, code=type(exc).__name__)
     if isinstance(exc, MsagentError):
         return APIError(500, exc.message, code=type(exc).__name__, type="server_error")
+    if isinstance(exc, httpx.TransportError):  # the SDK path's connection broke mid-answer
+        return APIError(502, f"model back-end connection failed: {type(exc).__name__}: {exc}",
+                        code="upstream_unreachable", type="api_error")
     logger.exception("unexpected error", exc_info=exc)
     return APIError(500, f"internal error: {type(exc).__name__}: {exc}", code="internal_error", type="server_error")
 

@@ -1,10 +1,12 @@
-"""An async path to OpenAI-compatible back-ends with native tools, for /v1/chat/completions.
+"""The relay to OpenAI-compatible back ends with native tools, for /v1/chat/completions.
 
-The sync back-end (``OpenAICompatModel``, the official SDK on a worker thread) costs several ms
+The sync back end (``OpenAICompatModel``, the official SDK on a worker thread) costs several ms
 of CPU per call on a small machine; this path speaks the same wire format with one shared
-``aiohttp`` session on the event loop and yields the same ``LLMEvent``s, reusing the back-end's
-message conversion, tool-call assembly and error mapping. Anything else (DashScope, prompt-based
-function calling, other back-ends) goes through ``ChatModel.chat`` on the worker threads.
+``aiohttp`` session on the event loop. The request is the client's, normalised (messages, tools,
+settings) plus every field this back end takes (``fields.py``); the answer is the back end's, as it
+came (``logprobs``, ``service_tier``, ... included), checked for what makes it usable. Anything
+else (DashScope, prompt-based function calling, other back ends) goes through ``ChatModel.chat``
+on the worker threads.
 
 aiohttp rather than ``httpx.AsyncClient``: measured against the benchmark's fake server, a call
 cost ~0.5 ms of CPU through httpx and ~0.15 ms through aiohttp (which Ray Serve itself depends on).
@@ -25,12 +27,12 @@ from typing import Any
 import aiohttp
 import httpx
 
+from deploy.assistant.sse import DONE
 from msagent.errors import ModelError
 from msagent.llm.base import ChatModel
 from msagent.llm.errors_map import retry_after_s, status_error, timeout_error, unreachable_error
-from msagent.llm.events import FinishEvent, LLMEvent, TextDelta, ToolCallEvent, Usage, UsageEvent
-from msagent.llm.openai_compat import OpenAICompatModel, ToolCallAssembler, to_chat_messages, tool_choice_form
-from msagent.schemas import FunctionCall, Message, ToolCall, ToolSpec
+from msagent.llm.openai_compat import OpenAICompatModel, to_chat_messages, tool_choice_form
+from msagent.schemas import Message, ToolSpec
 
 
 def applies(model: ChatModel, tools: list[ToolSpec], tool_choice: str) -> bool:
@@ -74,27 +76,11 @@ class FastOpenAI:
             self._proxies[base_url] = env_proxy(base_url)
         return self._proxies[base_url]
 
-    async def chat(
-        self,
-        model: OpenAICompatModel,
-        messages: list[Message],
-        *,
-        tools: list[ToolSpec],
-        tool_choice: str,
-        parallel_tool_calls: bool,
-        stream: bool,
-        **settings: Any,
-    ) -> AsyncIterator[LLMEvent]:
-        gen = model.config.generation().merged(**settings)
-        body: dict[str, Any] = {"model": model.model, "messages": to_chat_messages(messages), "stream": stream}
-        body.update(gen.model_dump(exclude_none=True))
-        if tools and tool_choice != "none":
-            body["tools"] = [t.openai_form() for t in tools]
-            body["tool_choice"] = tool_choice_form(tool_choice, tools)
-            if not parallel_tool_calls:
-                body["parallel_tool_calls"] = False
-        if stream:
-            body["stream_options"] = {"include_usage": True}
+    async def open(
+        self, model: OpenAICompatModel, body: dict[str, Any], *, one_call: bool = False, legacy: bool = False
+    ) -> Relay:
+        """Send ``body``; a back-end error status raises (mapped like the SDK path's), a 200 gives
+        the answer to relay."""
         url = f"{model.base_url}/chat/completions"
         key = getattr(model, "_api_key", None) or "EMPTY"
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
@@ -103,13 +89,11 @@ class FastOpenAI:
             response = await self.session.post(
                 url, data=data, headers=headers, timeout=self._timeout(model.config.timeout), proxy=self._proxy(model.base_url)
             )
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as e:
-            raise timeout_error(model.base_url, model.model, model.config.timeout) from e
-        except (aiohttp.ClientError, OSError) as e:
-            raise unreachable_error(model.base_url, model.model, e) from e
-        try:
             if response.status != 200:
-                raw = (await response.read()).decode(errors="replace")
+                try:
+                    raw = (await response.read()).decode(errors="replace")
+                finally:
+                    response.release()
                 try:
                     message = json.loads(raw)["error"]["message"]
                 except (ValueError, KeyError, TypeError):
@@ -118,21 +102,170 @@ class FastOpenAI:
                     response.status, message, url=model.base_url, model=model.model, api_key=key,
                     retry_after=retry_after_s(response.headers),
                 )
-            events = _stream_events(response) if stream else _whole_events(json.loads(await response.read()))
-            seen = 0
-            async for event in events:
-                if isinstance(event, ToolCallEvent):
-                    seen += 1
-                    if not parallel_tool_calls and seen > 1:
-                        continue
-                yield event
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as e:
             raise timeout_error(model.base_url, model.model, model.config.timeout) from e
         except (aiohttp.ClientError, OSError) as e:
             raise unreachable_error(model.base_url, model.model, e) from e
+        return Relay(response, model, one_call=one_call, legacy=legacy)
+
+
+def request_body(
+    model: OpenAICompatModel,
+    messages: list[Message],
+    *,
+    tools: list[ToolSpec],
+    tool_choice: str,
+    parallel_tool_calls: bool,
+    stream: bool,
+    passed: dict[str, Any],
+    **settings: Any,
+) -> dict[str, Any]:
+    """The back end's request: normalised messages and tools, the settings, and every field the
+    client sent that this back end takes (``passed``: see ``fields.py``)."""
+    gen = model.config.generation().merged(**settings)
+    body: dict[str, Any] = {"model": model.model, "messages": to_chat_messages(messages), "stream": stream}
+    body.update(gen.model_dump(exclude_none=True))
+    if tools and tool_choice != "none":
+        body["tools"] = [t.openai_form() for t in tools]
+        body["tool_choice"] = tool_choice_form(tool_choice, tools)
+        if not parallel_tool_calls:
+            body["parallel_tool_calls"] = False
+    body.update(passed)
+    return body
+
+
+class Relay:
+    """A back end's 200 answer, passed on as it came: the whole body (with the seed's envelope
+    fields added) or its SSE frames. What is checked: the body is JSON with a choice and a message;
+    each frame is a JSON object; an ``error`` frame and a stream that ends before ``[DONE]`` are
+    failures (``ModelError``), never a clean end. With ``one_call`` (parallel_tool_calls false)
+    only the first tool call is kept; ``legacy`` turns tool calls into ``function_call``."""
+
+    def __init__(self, response: aiohttp.ClientResponse, model: OpenAICompatModel, *, one_call: bool, legacy: bool) -> None:
+        self.response, self.model = response, model
+        self.one_call, self.legacy = one_call, legacy
+
+    def _broken(self, e: BaseException) -> ModelError:
+        return ModelError(f"the connection to model {self.model.model!r} at {self.model.base_url} broke mid-answer "
+                          f"({type(e).__name__}: {e}): the answer is cut off")
+
+    def _malformed(self, what: str) -> ModelError:
+        return ModelError(f"model {self.model.model!r} at {self.model.base_url} answered 200 with {what}", status_code=200)
+
+    async def whole(self) -> dict[str, Any]:
+        try:
+            raw = await self.response.read()
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as e:
+            raise timeout_error(self.model.base_url, self.model.model, self.model.config.timeout) from e
+        except (aiohttp.ClientError, OSError) as e:
+            raise self._broken(e) from e
+        finally:
+            self.response.release()
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise self._malformed(f"a body that is not JSON: {raw[:200]!r}") from None
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise self._malformed(f"no choices: {raw[:200]!r}")
+        message = choices[0].get("message")
+        if not isinstance(message, dict) or not isinstance(message.get("content"), (str, type(None))):
+            raise self._malformed(f"no message in choices[0]: {raw[:200]!r}")
+        calls = message.get("tool_calls")
+        if calls is not None:
+            if not isinstance(calls, list) or not all(isinstance(c, dict) and isinstance(c.get("function"), dict) for c in calls):
+                raise self._malformed(f"malformed tool_calls: {str(calls)[:200]!r}")
+            if calls and (self.one_call or self.legacy):
+                message["tool_calls"] = calls[:1]
+            if calls and self.legacy:
+                fn = message.pop("tool_calls")[0]["function"]
+                message["function_call"] = {"name": fn.get("name", ""), "arguments": fn.get("arguments") or "{}"}
+                choices[0]["finish_reason"] = "function_call"
+        data["request_id"], data["message"], data["output"] = data.get("id"), "", None
+        return data  # type: ignore[no-any-return]
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        """The SSE frames, a network read's worth at a time."""
+        self.done = False
+        buffer = b""
+        try:
+            async for data in self.response.content.iter_any():
+                buffer += data
+                if b"\n" not in data:
+                    continue
+                *lines, buffer = buffer.split(b"\n")
+                out, failure = bytearray(), None
+                for line in lines:
+                    try:
+                        out += self._frame(line)
+                    except ModelError as e:
+                        failure = e
+                        break
+                if out:  # what came before a bad frame still goes out, then the failure
+                    yield bytes(out)
+                if failure is not None:
+                    raise failure
+            if buffer:
+                last = self._frame(buffer)
+                if last:
+                    yield last
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as e:
+            raise timeout_error(self.model.base_url, self.model.model, self.model.config.timeout) from e
+        except (aiohttp.ClientError, OSError) as e:
+            raise self._broken(e) from e
         finally:
             # back to the pool when the body was read to its end, else the connection is closed
-            response.release()
+            self.response.release()
+        if not self.done:
+            raise ModelError(f"the stream from model {self.model.model!r} at {self.model.base_url} ended before "
+                             "data: [DONE]: the answer is cut off", status_code=200)
+
+    def _frame(self, line: bytes) -> bytes:
+        # after [DONE] the body is read to its end (as the openai SDK does), so that the
+        # connection goes back to the pool instead of being closed
+        line = line.rstrip(b"\r")
+        if self.done or not line.startswith(b"data:"):
+            return b""
+        payload = line[5:].strip()
+        if payload == b"[DONE]":
+            self.done = True
+            return DONE
+        try:
+            chunk = json.loads(payload)
+        except ValueError:
+            raise self._malformed(f"a stream frame that is not JSON: {payload[:200]!r}") from None
+        if not isinstance(chunk, dict) or not isinstance(chunk.get("choices", []), list):
+            raise self._malformed(f"a malformed stream frame: {payload[:200]!r}")
+        if chunk.get("error"):
+            error = chunk["error"]
+            message = error.get("message", error) if isinstance(error, dict) else error
+            raise ModelError(f"the model server failed mid-stream: {message}")
+        if (self.one_call or self.legacy) and _rewrite(chunk, self.legacy):
+            return b"data: " + json.dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+        return b"data: " + payload + b"\n\n"
+
+
+def _rewrite(chunk: dict[str, Any], legacy: bool) -> bool:
+    """Keep a chunk's first tool call only; with ``legacy``, as ``function_call``. True if changed."""
+    changed = False
+    for choice in chunk.get("choices") or []:
+        if not isinstance(choice, dict):
+            continue
+        delta = choice.get("delta") or {}
+        calls = delta.get("tool_calls")
+        if calls:
+            first = [c for c in calls if isinstance(c, dict) and c.get("index", 0) == 0]
+            delta.pop("tool_calls")
+            if first and legacy:
+                fn = first[0].get("function") or {}
+                delta["function_call"] = {k: fn[k] for k in ("name", "arguments") if fn.get(k) is not None}
+            elif first:
+                delta["tool_calls"] = first
+            changed = True
+        if legacy and choice.get("finish_reason") == "tool_calls":
+            choice["finish_reason"] = "function_call"
+            changed = True
+    return changed
 
 
 def env_proxy(url: str) -> str | None:
@@ -144,78 +277,3 @@ def env_proxy(url: str) -> str | None:
     if not proxy or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):  # type: ignore[attr-defined]
         return None
     return proxy
-
-
-def _usage(raw: Any) -> Usage:
-    raw = raw or {}
-    return Usage(
-        prompt_tokens=raw.get("prompt_tokens") or 0,
-        completion_tokens=raw.get("completion_tokens") or 0,
-        total_tokens=raw.get("total_tokens") or 0,
-    )
-
-
-async def _whole_events(data: dict[str, Any]) -> AsyncIterator[LLMEvent]:
-    choices = data.get("choices") or []
-    if not choices:
-        raise ModelError("the model server returned no choices", status_code=200)
-    message = choices[0].get("message") or {}
-    if message.get("content"):
-        yield TextDelta(text=message["content"])
-    for index, raw in enumerate(message.get("tool_calls") or []):
-        fn = raw.get("function") or {}
-        call = ToolCall(function=FunctionCall(name=fn.get("name", ""), arguments=fn.get("arguments") or "{}"))
-        if raw.get("id"):
-            call.id = raw["id"]
-        yield ToolCallEvent(index=index, call=call)
-    if data.get("usage"):
-        yield UsageEvent(usage=_usage(data["usage"]))
-    finish = choices[0].get("finish_reason") or "stop"
-    yield FinishEvent(reason="tool_calls" if message.get("tool_calls") else finish)
-
-
-async def _lines(response: aiohttp.ClientResponse) -> AsyncIterator[str]:
-    """The body's lines as they arrive (any length; ``\r\n`` or ``\n``), to the body's end."""
-    buffer = b""
-    async for data in response.content.iter_any():
-        buffer += data
-        if b"\n" not in data:
-            continue
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            yield line.decode(errors="replace").rstrip("\r")
-    if buffer:
-        yield buffer.decode(errors="replace").rstrip("\r")
-
-
-async def _stream_events(response: aiohttp.ClientResponse) -> AsyncIterator[LLMEvent]:
-    calls = ToolCallAssembler()
-    finish = "stop"
-    done = False
-    async for line in _lines(response):
-        # after [DONE] the body is read to its end (as the openai SDK does), so that the
-        # connection goes back to the pool instead of being closed
-        if done or not line.startswith("data:"):
-            continue
-        payload = line[5:].strip()
-        if payload == "[DONE]":
-            done = True
-            continue
-        chunk = json.loads(payload)
-        if chunk.get("error"):
-            raise ModelError(f"the model server failed mid-stream: {chunk['error'].get('message', chunk['error'])}")
-        if chunk.get("usage"):
-            yield UsageEvent(usage=_usage(chunk["usage"]))
-        for choice in chunk.get("choices") or []:
-            delta = choice.get("delta") or {}
-            if delta.get("content"):
-                yield TextDelta(text=delta["content"])
-            for tc in delta.get("tool_calls") or []:
-                fn = tc.get("function") or {}
-                calls.add(tc.get("index", 0), tc.get("id"), fn.get("name"), fn.get("arguments"))
-            if choice.get("finish_reason"):
-                finish = choice["finish_reason"]
-    has_calls = calls.has_calls()
-    for event in calls.events():
-        yield event
-    yield FinishEvent(reason="tool_calls" if has_calls else finish)

@@ -5,14 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, UploadFile
 from fastapi.responses import JSONResponse
 
-from deploy.assistant.errors import APIError, bad_request
+from deploy.assistant.errors import APIError, ErrorBody, bad_request
 from deploy.assistant.services import Services, services
+from deploy.openapi_errors import responses
 from msagent.errors import ConfigError
 from msagent.knowledge import FileTooLargeError, InvalidFileError, KnowledgeNotFoundError
 from msagent.knowledge.store import check_name, check_uuid
 from msagent.schemas import new_id
 
 router = APIRouter()
+MAX_FILES = 16  # files in one upload
+NOT_FOUND = responses(ErrorBody, {404: "no such uuid or document"})
 
 
 def knowledge_error(e: ConfigError) -> APIError:
@@ -25,7 +28,8 @@ def envelope(output: object) -> JSONResponse:
     return JSONResponse({"request_id": new_id("req_"), "message": "", "output": output})
 
 
-@router.post("/v1/files", summary="Upload documents (txt, md, pdf) for knowledge retrieval")
+@router.post("/v1/files", summary="Upload documents (txt, md, pdf) for knowledge retrieval",
+             responses=responses(ErrorBody, {413: "a file over max_upload_bytes"}))
 async def upload(
     uuid_str: str = Form(..., description="whose documents these are"),
     files: list[UploadFile] = Form(..., description="one or more files"),
@@ -33,6 +37,8 @@ async def upload(
 ) -> JSONResponse:
     try:
         check_uuid(uuid_str)
+        if len(files) > MAX_FILES:
+            raise InvalidFileError(f"{len(files)} files in one upload; send at most {MAX_FILES}", field="files")
         # check every name and size before storing any, so a bad batch stores nothing
         loaded: list[tuple[str, bytes]] = []
         for f in files:
@@ -51,7 +57,7 @@ async def upload(
     return envelope({"uuid_str": uuid_str, "files": stored})
 
 
-@router.get("/v1/files", summary="List a uuid's uploaded documents")
+@router.get("/v1/files", summary="List a uuid's uploaded documents", responses=NOT_FOUND)
 async def list_files(uuid_str: str, svc: Services = Depends(services)) -> JSONResponse:
     try:
         return envelope({"uuid_str": uuid_str, "files": svc.store.files(uuid_str)})
@@ -59,7 +65,7 @@ async def list_files(uuid_str: str, svc: Services = Depends(services)) -> JSONRe
         raise knowledge_error(e) from e
 
 
-@router.delete("/v1/files/{uuid_str}", summary="Delete all of a uuid's documents")
+@router.delete("/v1/files/{uuid_str}", summary="Delete all of a uuid's documents", responses=NOT_FOUND)
 async def delete_all(uuid_str: str, svc: Services = Depends(services)) -> JSONResponse:
     try:
         return envelope({"uuid_str": uuid_str, "deleted": svc.store.delete(uuid_str)})
@@ -67,7 +73,7 @@ async def delete_all(uuid_str: str, svc: Services = Depends(services)) -> JSONRe
         raise knowledge_error(e) from e
 
 
-@router.delete("/v1/files/{uuid_str}/{name}", summary="Delete one document")
+@router.delete("/v1/files/{uuid_str}/{name}", summary="Delete one document", responses=NOT_FOUND)
 async def delete_one(uuid_str: str, name: str, svc: Services = Depends(services)) -> JSONResponse:
     try:
         return envelope({"uuid_str": uuid_str, "deleted": svc.store.delete(uuid_str, name)})
@@ -75,7 +81,7 @@ async def delete_one(uuid_str: str, name: str, svc: Services = Depends(services)
         raise knowledge_error(e) from e
 
 
-@router.get("/v1/files/search", summary="The best passages for a query, within a size budget")
+@router.get("/v1/files/search", summary="The best passages for a query, within a size budget", responses=NOT_FOUND)
 async def search(
     uuid_str: str, query: str, budget: int = 2000, files: str | None = None, svc: Services = Depends(services)
 ) -> JSONResponse:

@@ -18,11 +18,12 @@ from pydantic import ValidationError
 
 from deploy.assistant.chat import SSE_HEADERS
 from deploy.assistant.convert import choice_among, to_messages
-from deploy.assistant.errors import APIError, bad_request, from_exception
+from deploy.assistant.errors import CHAT_ERRORS, APIError, ErrorBody, bad_request, from_exception
 from deploy.assistant.files import knowledge_error
 from deploy.assistant.models import AssistantRequest
 from deploy.assistant.services import Services, bearer_key, services
 from deploy.assistant.sse import DONE, sse
+from deploy.openapi_errors import responses
 from msagent.errors import ConfigError, RuntimeFailure, ToolTimeoutError
 from msagent.knowledge import KnowledgeNotFoundError, Passage, format_passages
 from msagent.knowledge.store import check_name
@@ -34,6 +35,7 @@ RESERVED_KWARGS = ("query", "history", "knowledge", "generate_cfg")
 MAX_TURNS = 50
 
 router = APIRouter()
+LITE_ERRORS = {**CHAT_ERRORS, **responses(ErrorBody, {404: "a named file is not uploaded for uuid_str"})}
 
 
 def _llm_config(body: AssistantRequest, svc: Services, key: str | None) -> dict[str, Any]:
@@ -123,7 +125,8 @@ def _build_agent(cls: type, svc: Services, **kwargs: Any) -> Any:
         raise APIError(502, f"tool service: {e.message}", code="tool_service_unavailable", type="api_error") from e
 
 
-@router.post("/v1/assistants/lite", response_model=None, summary="Run an assistant agent (tools, knowledge)")
+@router.post("/v1/assistants/lite", response_model=None, summary="Run an assistant agent (tools, knowledge)",
+             responses=LITE_ERRORS)
 async def assistants_lite(
     body: AssistantRequest, request: Request, svc: Services = Depends(services)
 ) -> JSONResponse | StreamingResponse:

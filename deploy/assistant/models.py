@@ -28,7 +28,9 @@ class ToolCallIn(BaseModel):
 
 
 class ChatMessageIn(BaseModel):
-    """One message as OpenAI clients send it (content a string, parts, or null)."""
+    """One message as OpenAI clients send it (content a string, parts, or null). Fields of an
+    answer a client echoes back (``refusal``, ``audio``, ``annotations``) are accepted while empty;
+    any other field is checked in ``convert.to_messages`` (a 400 naming it, never dropped)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -37,6 +39,7 @@ class ChatMessageIn(BaseModel):
     name: str | None = None
     tool_calls: list[ToolCallIn] | None = None
     tool_call_id: str | None = None
+    function_call: FunctionCallIn | None = Field(default=None, description="legacy: an assistant's function call")
 
     def text(self) -> str:
         if self.content is None:
@@ -72,8 +75,29 @@ class NamedToolChoice(BaseModel):
 ToolChoiceIn = Union[str, dict[str, Any]]
 
 
+class ResponseFormat(BaseModel):
+    """``{"type": "text" | "json_object"}`` or ``{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: dict[str, Any] | None = None
+
+
+class LegacyFunction(BaseModel):
+    """An entry of the legacy ``functions`` list (they become tools)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    parameters: Union[dict[str, Any], list[Any], None] = None
+
+
 class ChatCompletionRequest(BaseModel):
-    """``POST /v1/chat/completions``; unknown fields are accepted and ignored, like OpenAI's SDK extras."""
+    """``POST /v1/chat/completions``. Every OpenAI field is declared; what a back end cannot take is
+    a 400 naming it (``deploy.assistant.fields``). Fields OpenAI does not define (a vLLM option such as
+    ``top_k``, sent by the SDK's ``extra_body``) go to back ends that take extra options, else 400."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -93,6 +117,26 @@ class ChatCompletionRequest(BaseModel):
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
     n: int | None = Field(default=None, ge=1, le=1)
+    response_format: ResponseFormat | None = None
+    # passed on to OpenAI-compatible back ends (see deploy.assistant.fields)
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    logit_bias: dict[str, float] | None = None
+    user: str | None = None
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+    service_tier: str | None = None
+    reasoning_effort: str | None = None
+    modalities: list[str] | None = None
+    audio: dict[str, Any] | None = None
+    prediction: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = None
+    verbosity: str | None = None
+    prompt_cache_key: str | None = None
+    safety_identifier: str | None = None
+    # legacy function calling: mapped to tools, answered with ``function_call``
+    functions: list[LegacyFunction] | None = Field(default=None, min_length=1)
+    function_call: Union[Literal["none", "auto"], NamedFunction, None] = None
 
     def settings(self) -> dict[str, Any]:
         """Generation settings passed on to the back-end (None means: the back-end's default)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request
 
@@ -21,6 +22,8 @@ class Services:
     worker: Worker | None = None
     knowledge: KnowledgeStore | None = None
     _fast: FastOpenAI | None = None
+    # GET /v1/models answers of OpenAI-compatible back ends: (base URL, key) -> (when, entries)
+    model_lists: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.worker is None:

@@ -28,10 +28,18 @@ def sse(obj: Any) -> bytes:
     return f"data: {_dumps(obj)}\n\n".encode()
 
 
-def completion_body(result: ChatResult, *, completion_id: str, model: str, created: int) -> dict[str, Any]:
+def completion_body(
+    result: ChatResult, *, completion_id: str, model: str, created: int, legacy: bool = False
+) -> dict[str, Any]:
+    """``legacy``: the call as ``function_call`` (the first one) with ``finish_reason: function_call``."""
     message: dict[str, Any] = {"role": "assistant", "content": result.text}
     finish = result.finish_reason
-    if result.tool_calls:
+    if result.tool_calls and legacy:
+        fn = result.tool_calls[0].function
+        message["function_call"] = {"name": fn.name, "arguments": fn.arguments}
+        message["content"] = result.text or None
+        finish = "function_call"
+    elif result.tool_calls:
         message["tool_calls"] = [c.model_dump() for c in result.tool_calls]
         message["content"] = result.text or None
         finish = "tool_calls"
@@ -51,9 +59,10 @@ def completion_body(result: ChatResult, *, completion_id: str, model: str, creat
 
 
 class ChunkEncoder:
-    """Turns one completion's events into SSE frames."""
+    """Turns one completion's events into SSE frames (``legacy``: the first call as ``function_call``)."""
 
-    def __init__(self, *, completion_id: str, model: str, include_usage: bool) -> None:
+    def __init__(self, *, completion_id: str, model: str, include_usage: bool, legacy: bool = False) -> None:
+        self.legacy = legacy
         self.id = completion_id
         self.model = model
         self.created = int(time.time())
@@ -78,6 +87,14 @@ class ChunkEncoder:
         if isinstance(event, TextDelta):
             if event.text:
                 yield self._chunk({"content": event.text})
+        elif isinstance(event, ToolCallEvent) and self.legacy:
+            if self.saw_calls:  # legacy function calling: one call per answer
+                return
+            self.saw_calls = True
+            fn = event.call.function
+            yield self._chunk({"function_call": {"name": fn.name, "arguments": ""}})
+            for i in range(0, len(fn.arguments), ARG_FRAGMENT):
+                yield self._chunk({"function_call": {"arguments": fn.arguments[i : i + ARG_FRAGMENT]}})
         elif isinstance(event, ToolCallEvent):
             self.saw_calls = True
             call = event.call
@@ -93,7 +110,8 @@ class ChunkEncoder:
             self.finish = event.reason
 
     def end(self) -> Iterator[bytes]:
-        yield self._chunk({}, "tool_calls" if self.saw_calls else self.finish)
+        called = "function_call" if self.legacy else "tool_calls"
+        yield self._chunk({}, called if self.saw_calls else self.finish)
         if self.include_usage:
             yield sse(
                 {

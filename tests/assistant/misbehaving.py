@@ -1,0 +1,86 @@
+"""An OpenAI-compatible back end that breaks the protocol on purpose (imported by name: pytest puts
+this folder on sys.path). ``mode`` picks the failure; "ok" answers correctly, with ``logprobs`` and
+``service_tier`` in the answer, so that a relay that drops them is caught too."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from msagent.testing.http import BackgroundServer, JsonHandler
+
+CHUNK = {"id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 0, "model": "broken"}
+LOGPROBS = {"content": [{"token": "ok", "logprob": -0.25, "bytes": [111, 107], "top_logprobs": []}], "refusal": None}
+
+
+def frame(delta: dict[str, Any], finish: str | None = None) -> str:
+    return f"data: {json.dumps({**CHUNK, 'choices': [{'index': 0, 'delta': delta, 'finish_reason': finish}]})}\n\n"
+
+
+class _Handler(JsonHandler):
+    server_owner: MisbehavingServer
+
+    def do_GET(self) -> None:  # noqa: N802  (stdlib name)
+        mode = self.server_owner.mode
+        if mode == "non_json":
+            self._raw(200, b"<html>gateway says hi</html>", "text/html")
+        else:
+            self.send_json(200, {"object": "list", "data": [{"id": "broken-a", "object": "model", "created": 1,
+                                                            "owned_by": "me"}, {"id": "broken-b", "object": "model"}]})
+
+    def _raw(self, status: int, data: bytes, ctype: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.read_json()
+        self.server_owner.record(body, dict(self.headers.items()))
+        mode = self.server_owner.mode
+        if not body.get("stream"):
+            if mode == "non_json":
+                self._raw(200, b"<html>502 Bad Gateway</html>", "text/html")
+            elif mode == "no_choices":
+                self.send_json(200, {"id": "chatcmpl-x", "object": "chat.completion", "choices": []})
+            else:
+                message = {"role": "assistant", "content": "ok"}
+                self.send_json(200, {"id": "chatcmpl-x", "object": "chat.completion", "created": 0, "model": "broken",
+                                     "service_tier": "default", "usage": {"prompt_tokens": 1, "completion_tokens": 1,
+                                                                          "total_tokens": 2},
+                                     "choices": [{"index": 0, "message": message, "finish_reason": "stop",
+                                                  "logprobs": LOGPROBS}]})
+            return
+        self.start_stream()
+        self.write_chunk(frame({"role": "assistant", "content": ""}))
+        self.write_chunk(frame({"content": "The answer is"}))
+        if mode == "cut_off":  # the back end dies mid-answer: no final chunk, the connection just closes
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if mode == "bad_frame":
+            self.write_chunk("data: {not json\n\n")
+        elif mode == "error_frame":
+            self.write_chunk('data: {"error": {"message": "the GPU fell over", "type": "server_error"}}\n\n')
+        elif mode == "ok":
+            self.write_chunk(frame({"content": " 42."}, "stop"))
+            self.write_chunk("data: [DONE]\n\n")
+        # "no_done": a complete HTTP body that stops before the answer ends
+        self.end_stream()
+
+
+class MisbehavingServer(BackgroundServer):
+    handler_class = _Handler
+
+    def __init__(self, mode: str = "ok") -> None:
+        super().__init__()
+        self.mode = mode
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.address}/v1"
+
+    def __enter__(self) -> MisbehavingServer:
+        self.start()
+        return self

@@ -1,0 +1,114 @@
+"""Errors mean what happened: a back end that misbehaves on purpose (non-JSON, no choices, a stream
+cut off, a bad frame, an error frame) gives a 502 or an in-stream error event, never a 500 or a
+clean stop; bodies over the limit are 413; /v1/models asks the back end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from misbehaving import MisbehavingServer
+
+from deploy.assistant.config import AssistantConfig
+
+USER = [{"role": "user", "content": "what is the answer?"}]
+
+
+@pytest.fixture
+def backend(serve_api: Any, tmp_path: Any) -> Iterator[tuple[MisbehavingServer, str]]:
+    with MisbehavingServer() as fake:
+        config = AssistantConfig(model_server="openai", api_base=fake.base_url, api_key="sk", model="broken",
+                                 knowledge_dir=str(tmp_path), timeout=10, max_request_bytes=4096)
+        with serve_api(config) as url:
+            yield fake, url
+
+
+def _events(url: str) -> list[Any]:
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json={"messages": USER, "stream": True}, timeout=30) as r:
+        assert r.status_code == 200
+        lines = [ln for ln in r.iter_lines() if ln.startswith("data: ")]
+    return [ln[6:] if ln == "data: [DONE]" else json.loads(ln[6:]) for ln in lines]
+
+
+@pytest.mark.parametrize(("mode", "needle"), [("non_json", "not JSON"), ("no_choices", "no choices")])
+def test_malformed_answer_is_502_saying_what(backend: tuple[MisbehavingServer, str], mode: str, needle: str) -> None:
+    fake, url = backend
+    fake.mode = mode
+    r = httpx.post(f"{url}/v1/chat/completions", json={"messages": USER}, timeout=30)
+    assert r.status_code == 502, r.text
+    assert needle in r.json()["error"]["message"]
+    with pytest.raises(openai.InternalServerError, match=needle):
+        openai.OpenAI(base_url=f"{url}/v1", api_key="sk", max_retries=0).chat.completions.create(
+            model="broken", messages=USER)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("mode", "needle"), [
+    ("cut_off", "broke mid-answer"),
+    ("no_done", "cut off"),
+    ("bad_frame", "not JSON"),
+    ("error_frame", "the GPU fell over"),
+])
+def test_broken_stream_ends_with_an_error_event(backend: tuple[MisbehavingServer, str], mode: str, needle: str) -> None:
+    fake, url = backend
+    fake.mode = mode
+    events = _events(url)
+    assert "[DONE]" not in events  # never a clean end
+    assert [e["choices"][0]["delta"].get("content") for e in events[:2]] == ["", "The answer is"]  # what came, came
+    last = events[-1]
+    assert set(last) == {"error"} and needle in last["error"]["message"], last
+    assert not any(c.get("finish_reason") for e in events[:-1] for c in e["choices"])
+    # the SDK raises on it instead of returning a truncated answer
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk", max_retries=0)
+    with pytest.raises(openai.APIError):
+        list(client.chat.completions.create(model="broken", messages=USER, stream=True))  # type: ignore[arg-type]
+
+
+def test_a_whole_stream_ends_with_done(backend: tuple[MisbehavingServer, str]) -> None:
+    _, url = backend
+    events = _events(url)
+    assert events[-1] == "[DONE]" and events[-2]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_body_over_the_limit_is_413(backend: tuple[MisbehavingServer, str]) -> None:
+    fake, url = backend
+    big = [{"role": "user", "content": "x" * 5000}]
+    r = httpx.post(f"{url}/v1/chat/completions", json={"messages": big}, timeout=30)
+    assert r.status_code == 413 and "4096-byte limit" in r.json()["error"]["message"]
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"messages": [{"role": "user", "content": "'
+        for _ in range(10):
+            yield b"y" * 1000
+        yield b'"}]}'
+
+    r = httpx.post(f"{url}/v1/chat/completions", content=chunked(), headers={"Content-Type": "application/json"},
+                   timeout=30)
+    assert r.status_code == 413, r.text
+    assert r.json()["error"]["type"] == "invalid_request_error"
+    assert fake.requests == []  # nothing reached the back end
+    assert httpx.post(f"{url}/v1/chat/completions", json={"messages": USER}, timeout=30).status_code == 200
+
+
+def test_models_are_the_back_ends(backend: tuple[MisbehavingServer, str]) -> None:
+    fake, url = backend
+    ids = [m.id for m in openai.OpenAI(base_url=f"{url}/v1", api_key="sk", max_retries=0).models.list()]
+    assert ids == ["broken-a", "broken-b"]
+
+
+def test_models_of_an_unreachable_back_end_is_502(serve_api: Any, tmp_path: Any) -> None:
+    from msagent.ports import free_port
+
+    config = AssistantConfig(model_server="openai", api_base=f"http://127.0.0.1:{free_port()}/v1", model="m",
+                             knowledge_dir=str(tmp_path), timeout=5)
+    with serve_api(config) as url:
+        r = httpx.get(f"{url}/v1/models", timeout=30)
+        assert r.status_code == 502 and "unreachable" in r.json()["error"]["message"]
+
+
+def test_models_of_other_back_ends_name_the_configured_model(scripted_url: str) -> None:
+    data = httpx.get(f"{scripted_url}/v1/models", timeout=30).json()["data"]
+    assert [m["id"] for m in data] == ["scripted"]
