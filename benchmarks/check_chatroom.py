@@ -156,8 +156,8 @@ def play(story: Any, llm: dict[str, Any], turns: int, remote: bool, rotate: int 
                 pass
         said = [(line.role, line.text) for line in room.transcript if line.kind == "say"]
         errors = [line.text for line in room.transcript if line.kind == "error"]
-        assert room.runtime is not None
-        stats = {r: call(a, "stats") for r, a in room.runtime.agents.items() if r != user_role}
+        agents = room.runtime.agents if room.runtime is not None else {}  # None: the room did not open
+        stats = {r: call(a, "stats") for r, a in agents.items() if r != user_role}
     finally:
         room.close()
     kept: list[tuple[str, str]] = []

@@ -258,11 +258,6 @@ class ChatRoomApp:
                         start_btn = gr.Button("Start", variant="primary", elem_id="start", min_width=80)
                         restart_btn = gr.Button("Restart", elem_id="restart", min_width=80)
                     back_btn = gr.Button("Back to stories", variant="secondary", elem_id="back")
-                    gr.Markdown("Transcript", elem_id="transcript-label")
-                    with gr.Row():
-                        dl_md = gr.DownloadButton("Markdown", elem_id="dl-md", interactive=False, size="sm", min_width=80)
-                        dl_jsonl = gr.DownloadButton("JSONL", elem_id="dl-jsonl", interactive=False, size="sm",
-                                                     min_width=80)  # fmt: skip
                 with gr.Column(scale=3):
                     room_html = gr.HTML(render.transcript(None, [], None))
                     status = gr.Markdown("", elem_id="status")
@@ -272,6 +267,11 @@ class ChatRoomApp:
                             elem_id="say", scale=5, lines=1, max_lines=4,
                         )  # fmt: skip
                         send_btn = gr.Button("Send", variant="primary", interactive=False, elem_id="send", scale=1)
+                    with gr.Row(elem_id="downloads"):
+                        gr.Markdown("Save the transcript:", elem_id="transcript-label")
+                        dl_md = gr.DownloadButton("Markdown", elem_id="dl-md", interactive=False, size="sm", min_width=90)
+                        dl_jsonl = gr.DownloadButton("JSONL (to reopen)", elem_id="dl-jsonl", interactive=False, size="sm",
+                                                     min_width=90)  # fmt: skip
 
             view = [room_html, status, say, send_btn, dl_md, dl_jsonl]
             setup = [cast_html, you_play, opener, topic]

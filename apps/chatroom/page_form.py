@@ -62,18 +62,23 @@ class StoryForm:
             f.count = gr.Slider(2, MAX_ROLES, value=SHOWN_AT_FIRST, step=1, label="Characters", elem_id="f-count")
             f.errors["characters"] = error_box("characters")
             for i in range(MAX_ROLES):
-                with gr.Group(visible=i < SHOWN_AT_FIRST, elem_id=f"f-row-{i}") as group:
-                    with gr.Row(equal_height=True):
-                        name = gr.Textbox(label=f"Character {i + 1}: name (one word)", elem_id=f"f-name-{i}", max_lines=1, scale=2)
-                        avatar = gr.Dropdown(avatars, value=INITIAL, label="Avatar", elem_id=f"f-avatar-{i}", scale=2)
+                with gr.Group(visible=i < SHOWN_AT_FIRST, elem_id=f"f-row-{i}", elem_classes=["f-row"]) as group:
+                    with gr.Row(equal_height=False):
+                        with gr.Column(scale=3, min_width=200):
+                            name = gr.Textbox(label=f"Character {i + 1}: name (one word)", elem_id=f"f-name-{i}",
+                                              max_lines=1)  # fmt: skip
+                            f.errors[f"name-{i}"] = error_box(f"name-{i}")
+                        with gr.Column(scale=2, min_width=160):
+                            avatar = gr.Dropdown(avatars, value=INITIAL, label="Avatar", elem_id=f"f-avatar-{i}")
+                            f.errors[f"avatar-{i}"] = error_box(f"avatar-{i}")
                         upload = gr.UploadButton(
                             "Upload avatar", file_types=[".png", ".jpg", ".jpeg", ".svg"], elem_id=f"f-upload-{i}",
-                            size="sm", scale=1,
+                            size="sm", scale=1, min_width=110,
                         )  # fmt: skip
                     description = gr.Textbox(label="Who they are", elem_id=f"f-description-{i}", max_lines=2)
+                    f.errors[f"description-{i}"] = error_box(f"description-{i}")
                     sample = gr.Textbox(label="A line in their voice (optional)", elem_id=f"f-sample-{i}", max_lines=2)
-                    for key in ROW_FIELDS:
-                        f.errors[f"{key}-{i}"] = error_box(f"{key}-{i}")
+                    f.errors[f"sample-{i}"] = error_box(f"sample-{i}")
                 f.rows.append(Row(group, name, description, sample, avatar, upload, gr.State("")))
             f.opener = gr.Dropdown([], label="Who opens", elem_id="f-opener", allow_custom_value=True)
             f.errors["opener"] = error_box("opener")

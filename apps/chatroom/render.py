@@ -8,7 +8,7 @@ from apps.chatroom.room import Line
 from apps.chatroom.stories import Story
 
 CSS = """
-.gradio-container {max-width: 1180px !important; margin: auto;}
+.gradio-container {max-width: 1180px !important; width: 100% !important; margin: auto;}
 #title h1 {margin-bottom: 0;}
 .story-card {border: 1px solid #d9dde3; border-radius: 14px; padding: 14px 16px; background: #fbfbfd; min-height: 170px;}
 .story-card h3 {margin: 6px 0 6px; font-size: 1.1em;}
@@ -37,8 +37,12 @@ CSS = """
 .notice.error {color: #b3261e; font-style: normal; background: #fdecea; border-radius: 8px; padding: 5px 8px;}
 .empty {color: #8a90a0; text-align: center; margin: auto; font-style: italic;}
 #status {min-height: 1.6em; color: #4a5160;}
-.field-error {color: #b3261e; font-size: .88em; margin: -4px 0 6px;}
-.field-error p {margin: 0;}
+.field-error, .field-error * {color: #b3261e !important; font-size: 14px !important; background: transparent !important;}
+.field-error {margin: 2px 8px 6px !important; padding: 0 !important;}
+.field-error p {margin: 0 !important;}
+.f-row {margin-bottom: 10px;}
+#downloads {align-items: center;}
+#downloads .prose {text-align: right; color: #6a7080;}
 #story-message {min-height: 1em;}
 """
 
