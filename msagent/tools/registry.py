@@ -24,6 +24,7 @@ PLUGIN_GROUP = "msagent.tools"
 _NAME = r"[A-Za-z0-9_\-\.]{1,64}"  # what model APIs accept (same as ToolSpec.name)
 _TOOLS: dict[str, type[BaseTool]] = {}
 _lock = threading.Lock()
+_load_lock = threading.RLock()  # re-entrant: a plugin may look tools up while it loads
 _builtins_loaded = False
 _plugin_errors: dict[str, str] = {}  # entry point name -> why it did not load
 
@@ -56,8 +57,11 @@ def register_tool(name: str, *, allow_override: bool = False) -> Callable[[type[
 
 def _load_builtins() -> None:
     global _builtins_loaded
-    if not _builtins_loaded:
-        _builtins_loaded = True
+    if _builtins_loaded:
+        return
+    with _load_lock:  # threads looking tools up at once (agents built in parallel) wait for all of them
+        if _builtins_loaded:
+            return
         import msagent.tools.builtin  # noqa: F401  (registers the built-in tools)
 
         for entry in entry_points(group=PLUGIN_GROUP):
@@ -66,6 +70,7 @@ def _load_builtins() -> None:
             except Exception as e:  # noqa: BLE001  (a broken plugin must not take the built-in tools down)
                 log.exception("tool plugin %r (%s) failed to load", entry.name, entry.value)
                 _plugin_errors[entry.name] = f"{entry.value}: {type(e).__name__}: {e}"
+        _builtins_loaded = True
 
 
 def tool_class(name: str) -> type[BaseTool]:

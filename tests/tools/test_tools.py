@@ -256,3 +256,27 @@ def test_installed_tool_plugins_register_through_their_entry_point(tmp_path: Any
     first, second = out.stdout.splitlines()
     assert first == "hi"
     assert "plugin_echo" in second and "broken (no_such_module_xyz: ModuleNotFoundError" in second
+
+
+def test_first_lookups_from_many_threads_all_see_the_builtins() -> None:
+    """The built-ins load once; a thread that asks while another is loading them waits for them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import threading\n"
+        "from msagent.tools import get_tool\n"
+        "errors = []\n"
+        "def look():\n"
+        "    try:\n"
+        "        get_tool('calculator').close()\n"
+        "    except Exception as e:\n"
+        "        errors.append(e)\n"
+        "threads = [threading.Thread(target=look) for _ in range(16)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "print(len(errors))\n"
+    )
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and out.stdout.strip() == "0", out.stderr
