@@ -17,6 +17,7 @@ from msagent.schemas import Message
 
 Line = tuple[str, str]  # (speaker, text); speaker '' is the topic the room was given
 TOPIC_LEAD = "The talk turned to this:"
+LINE_LIMIT = 400  # characters of one line in a prompt
 # lead-ins for the prose style; a retry takes another one, so that the model starts differently
 CUES = ('{name} said, "', '{name} thought for a moment and said, "', 'After a pause, {name} said, "')
 
@@ -50,8 +51,15 @@ def visible(lines: Sequence[Line], keep: int) -> list[Line]:
     return [*topic, *said[start:]]
 
 
+def as_quoted(text: str, limit: int = LINE_LIMIT) -> str:
+    """A line fit to stand between double quotes on one line of the story (and not too long:
+    the user may paste a page, and the local model's context is small)."""
+    text = " ".join(text.replace('"', "'").replace("“", "'").replace("”", "'").split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
 def prose_prompt(story: Story, lines: Sequence[Line], cue: str) -> str:
-    told = [f"{TOPIC_LEAD} {text}" if not who else f'{who} said, "{text}"' for who, text in lines]
+    told = [f"{TOPIC_LEAD} {as_quoted(text)}" if not who else f'{who} said, "{as_quoted(text)}"' for who, text in lines]
     return "\n".join([story_header(story), "", *told, cue])
 
 
@@ -78,7 +86,7 @@ def chat_prompt(story: Story, speaker: str, lines: Sequence[Line], attempt: int 
         "with no name or label in front.",
     ]
     system = "\n".join(p for p in parts if p)
-    told = [f"Topic: {text}" if not who else f"{who}: {text}" for who, text in lines]
+    told = [f"Topic: {as_quoted(text, 2000)}" if not who else f"{who}: {as_quoted(text, 2000)}" for who, text in lines]
     ask = f"What does {me.name} say now?" + (" Say something that has not been said yet." if attempt else "")
     user = "\n".join([*told, "", ask]) if told else ask
     return [Message(role="system", content=system), Message(role="user", content=user)], [system, ask]
@@ -96,7 +104,7 @@ def director_instruction(story: Story) -> str:
 
 
 def director_chat_prompt(story: Story, lines: Sequence[Line]) -> list[Message]:
-    told = [f"The scene: {text}" if not who else f'{who} says: "{text}"' for who, text in lines[-8:]]
+    told = [f"The scene: {as_quoted(text)}" if not who else f'{who} says: "{as_quoted(text)}"' for who, text in lines[-8:]]
     names = ", ".join(story.role_names)
     ask = f'Who of {names} should speak next? Answer only with JSON: {{"next_speakers": ["Name"]}}'
     return [Message(role="system", content=director_instruction(story)), Message(role="user", content="\n".join([*told, ask]))]
