@@ -324,7 +324,8 @@ class ToolManager:
         key = (rec.tenant_id, rec.tool_name)
         self._inflight[key] = self._inflight.get(key, 0) + 1
         try:
-            return await self._http.request(method, f"{rec.url}{path}", timeout=timeout,
+            # a node that is gone answers no connect: fail fast, whatever the call's own timeout
+            return await self._http.request(method, f"{rec.url}{path}", timeout=httpx.Timeout(timeout, connect=5.0),
                                             headers=auth_header(rec.secret), **kw)
         except httpx.TimeoutException:
             raise ManagerError(504, f"tool service '{rec.name}' did not answer within {timeout:g} s") from None

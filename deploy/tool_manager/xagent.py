@@ -212,7 +212,7 @@ def mount_xagent(app: FastAPI, manager: ToolManager) -> XAgentSessions:
                     if e.status == 404:  # not a tool name: the argument is what is wrong
                         raise ManagerError(422, f"{RESULT_TOOL}: {e.message}") from None
                     raise
-            await sessions.running(request.cookies.get(COOKIE))
+            await sessions.ready(s)
             return await manager.execute(s.tenant_id, s.key, req.arguments, {}, wait, tool=name, wrapped=True)
         except ManagerError as e:
             if e.status != 202:

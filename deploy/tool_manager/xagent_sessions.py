@@ -88,11 +88,17 @@ class XAgentSessions:
     async def running(self, cookie: str | None) -> Session:
         """The session, its node running (waits while it starts); 503 when it cannot run."""
         session = self.find(cookie)
+        await self.ready(session)
+        return session
+
+    async def ready(self, session: Session) -> None:
+        rec = self.manager.store.get(session.tenant_id, session.key)
+        if rec is not None and rec.status == "running":  # the common case: no look at the container
+            return
         rec = await self.manager.status(session.tenant_id, session.key, wait=self.manager.config.start_timeout)
         if rec.status != "running":
             raise ManagerError(503, f"the session's node is {rec.status}{': ' + rec.message if rec.message else ''}; "
                                     "POST /get_cookie for a new session")
-        return session
 
     async def close(self, cookie: str | None) -> NodeRecord:
         session = self.find(cookie)

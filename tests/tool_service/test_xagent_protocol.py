@@ -162,7 +162,13 @@ def test_idle_sessions_are_closed(tool_image: str, docker_client: Any, tmp_path:
         server = XAgentToolServer(m.url, TOKEN, tmp_path)
         assert server.execute("ShellEnv_execute_command", {"command": "sleep 2.5; echo busy"}) == \
             (200, "exit code 0\nbusy")  # a call longer than the idle limit is not cut off
-        wait_until(lambda: not _containers(docker_client, mid), "the idle session's node being removed", 30)
+        key = server.opened["tool_node_name"].rsplit("_", 1)[0]
+
+        def closed() -> bool:
+            rec = m.manager.store.get("default", key)
+            return not _containers(docker_client, mid) and (rec is None or rec.status == "exited")
+
+        wait_until(closed, "the idle session's node being removed", 30)
         status, out = server.execute("calculator", {"expression": "1"})
         assert status == 401 and "stopped by the monitor after being idle" in out
 
