@@ -34,6 +34,7 @@ from deploy.tool_manager.errors import ManagerError
 from deploy.tool_manager.manager import NodeCallError, ToolManager
 from deploy.tool_manager.xagent_paths import XAgentPaths
 from deploy.tool_manager.xagent_sessions import COOKIE, XAgentSessions
+from deploy.tool_node.workspace_api import MAX_UPLOAD
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +232,8 @@ def mount_xagent(app: FastAPI, manager: ToolManager) -> XAgentSessions:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise ManagerError(422, "send the file as the multipart field 'file'")
+        if (upload.size or 0) > MAX_UPLOAD:
+            raise ManagerError(413, f"the file is larger than {MAX_UPLOAD // 2**20} MB")
         folder = str(form.get("path") or "").strip("/")
         name = (upload.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
         r = await manager.node_raw(s.tenant_id, s.key, "PUT", "/workspace/file",

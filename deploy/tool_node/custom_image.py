@@ -58,6 +58,13 @@ def _stage(source: str, dest: Path) -> tuple[str, list[Path]]:
     return source, []
 
 
+def check_sources(sources: list[str]) -> None:
+    """Each source can be staged (before anything is built): ``ConfigError`` naming a bad one."""
+    with tempfile.TemporaryDirectory(prefix="msagent-tools-check-") as tmp:
+        for source in sources:
+            _stage(source, Path(tmp))
+
+
 def build_tools_image(sources: list[str], requirements: list[str] | None = None, tag: str | None = None,
                       node_image: str | None = None, progress: Progress = log.info,
                       force: bool = False) -> tuple[str, list[str]]:

@@ -96,7 +96,8 @@ def create_app(tool_name: str | None = None, tool_cfg: dict[str, Any] | None = N
     @app.get("/tools")
     async def tools_() -> dict[str, Any]:
         """Every tool this node serves, with its schema and environment (XAgent's envs)."""
-        host.pick(next(iter(host.tools), None))  # a pool node without tools says so
+        if host.key is None:
+            raise NodeError(409, "this node has no tool yet (a pool node waiting for POST /assign)")
         return {"tools": [{**_info(t), "env": env_of(type(t))} for _, t in sorted(host.tools.items())]}
 
     @app.post("/execute_tool")

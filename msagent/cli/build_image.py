@@ -37,16 +37,20 @@ def run(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         print(f"[{time.monotonic() - start:6.1f}s] {line}", flush=True)
 
+    if (args.requirements or args.tag) and not args.tools:
+        sys.stderr.write("error: --requirements and --tag go with --tools\n")
+        return 2
     try:
+        if args.tools:
+            from deploy.tool_node.custom_image import check_sources
+
+            check_sources(args.tools)  # a bad path fails now, not after the base image is built
         tag = build_image(base_image=args.base_image, progress=progress, force=args.force)
         if args.tools:
             from deploy.tool_node.custom_image import build_tools_image
 
             tag, added = build_tools_image(args.tools, args.requirements, args.tag, tag, progress, args.force)
             progress(f"your tools: {', '.join(added)}; serve them with `msagent serve tool-manager --image {tag}`")
-        elif args.requirements or args.tag:
-            sys.stderr.write("error: --requirements and --tag go with --tools\n")
-            return 2
     except MsagentError as e:
         sys.stderr.write(f"error: {e.message}\n")
         return 1

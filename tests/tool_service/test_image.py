@@ -87,3 +87,20 @@ def test_image_is_reused_by_its_content_hash(tool_image: str, docker_client: Any
     assert deps["msagent.image"] == "tool-node"
     with pytest.raises(ConfigError, match="not present locally"):
         build_image(base_image="msagent/no-such-base:0")
+
+
+def test_build_image_refuses_bad_tool_sources_before_building(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    def build(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "msagent", "build-image", *args], capture_output=True,
+                              text=True, timeout=120)
+
+    run = build("--tools", str(tmp_path / "missing.py"))
+    assert run.returncode == 1 and "neither a .py file, a package folder nor an importable" in run.stderr
+    (tmp_path / "folder").mkdir()
+    run = build("--tools", str(tmp_path / "folder"))
+    assert run.returncode == 1 and "without __init__.py" in run.stderr
+    run = build("--tag", "mine:1")
+    assert run.returncode == 2 and "go with --tools" in run.stderr
