@@ -79,6 +79,14 @@ class EmptySendToError(ConfigError):
     pass
 
 
+class InvalidContentError(ConfigError):
+    """A message's content is not text (e.g. bytes)."""
+
+
+class UnfinishedRunError(ConfigError):
+    """A scenario's earlier run did not finish: resume it or start it fresh (``run``, ``hint``)."""
+
+
 class UnknownModelConfigError(ConfigError):
     """A ``model_config_name`` that ``msagent.init(model_configs=...)`` did not load."""
 
@@ -114,6 +122,10 @@ class AgentDisabledError(UndeliverableError):
 
 class NoEnvironmentError(RuntimeFailure):
     pass
+
+
+class AgentLostError(RuntimeFailure):
+    """An agent's process died and it did not come back (``role``, ``reason``)."""
 
 
 class AgentDiedError(RuntimeFailure):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DEFAULT_SEND_TO = "all"
 USER_REQUIREMENT = "user_requirement"
@@ -16,6 +17,17 @@ SendTo = Union[str, list[str]]
 
 def new_id(prefix: str = "") -> str:
     return f"{prefix}{uuid.uuid4().hex}"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` as valid Unicode: a surrogate pair becomes its character, a lone surrogate (which
+    no UTF-8 encoder, JSON writer or database accepts) becomes U+FFFD."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 class FunctionCall(BaseModel):
@@ -52,6 +64,21 @@ class Message(BaseModel):
     # fields a sender attaches that the runtime routes and logs untouched (e.g. an AgentScope Msg's
     # role, url and extra fields, so it arrives whole); JSON values only
     metadata: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _role_from_sender(cls, data: Any) -> Any:
+        # ModelScope-Agent builds mail as Message(content=..., sent_from='alice'): the role is the sender
+        if isinstance(data, dict) and not data.get("role") and data.get("sent_from"):
+            data = {**data, "role": data["sent_from"]}
+        return data
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _text_only(cls, value: Any) -> Any:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            raise ValueError("content must be text (str), not bytes: decode it first")
+        return clean_text(value) if isinstance(value, str) else value
 
     @field_validator("send_to")
     @classmethod

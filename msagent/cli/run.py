@@ -1,4 +1,7 @@
-"""``msagent run <scenario> [--remote/--local] [--rounds N] [--transcript PATH]``."""
+"""``msagent run <scenario> [--remote/--local] [--rounds N] [--transcript PATH] [--resume | --fresh]``.
+
+A scenario whose last run did not finish is refused with a message naming that run: ``--resume``
+continues it from its durable log, ``--fresh`` discards it and starts over."""
 
 from __future__ import annotations
 
@@ -20,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mode.add_argument("--local", dest="remote", action="store_false", help="everything in this process")
     parser.add_argument("--rounds", type=int, default=None, help="override the scenario's rounds")
     parser.add_argument("--transcript", default=None, help="where to write the transcript (JSON lines)")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue this scenario's unfinished run")
+    again.add_argument("--fresh", action="store_true", help="discard this scenario's unfinished run, start over")
     parser.set_defaults(handler=_handle)
 
 

@@ -66,6 +66,23 @@ def call_many(targets: Sequence[Any], method: str, *args: Any, **kwargs: Any) ->
     return results
 
 
+def alive(target: Any, timeout_s: float = 5.0) -> bool:
+    """Whether an actor answers within ``timeout_s`` (waiting through a restart); a plain object is."""
+    if not is_actor(target):
+        return True
+    import ray
+
+    ref = target.__ray_ready__.remote()
+    ready, _ = ray.wait([ref], timeout=timeout_s)
+    if not ready:
+        return False
+    try:
+        ray.get(ref)
+    except ray.exceptions.RayActorError:
+        return False
+    return True
+
+
 def iter_call(target: Any, method: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
     """Iterate a generator method; on an actor it is a Ray streaming generator."""
     if is_actor(target):

@@ -1,57 +1,42 @@
 """``create_component``: the one switch between a plain object and a named Ray actor.
 
 ``create_component(cls, name, remote=False, prefix_name=None, max_concurrency=None,
-force_new=False, num_cpus=0, max_restarts=None, **kwargs)``
+force_new=False, num_cpus=0, max_restarts=None, actor_options=None, **kwargs)``
 
 - local: ``cls(**kwargs)`` (plus ``name``/``remote``/``prefix_name`` when ``cls`` accepts them);
   Ray is not started.
 - remote: the named actor ``{prefix_name}_{name}`` (see ``ComponentId.actor_name``), reused when it
   exists, killed and replaced with ``force_new=True``. Actors take ``num_cpus=0`` so hundreds fit.
-  A class may publish defaults in ``actor_defaults`` (a read-only mapping), e.g. the Environment
-  asks for ``max_restarts`` so Ray restarts it after a crash and retries calls in flight.
+  ``actor_options`` passes any Ray actor option (``resources``, ``scheduling_strategy``,
+  ``runtime_env``, ``max_restarts``, ...; see ``placement.py``); it wins over the class's
+  ``actor_defaults`` and over the ``num_cpus``/``max_restarts``/``max_concurrency`` keywords.
+- state: a class that accepts ``instance_id`` keeps its state under it; a named actor gets its
+  actor name as ``instance_id`` (unless given), so a restarted actor, or a new one under the same
+  name, reopens the same state. ``force_new=True`` also discards that state (``cls.discard_state``).
+- restarts: our stateful classes and agents ask for unlimited restarts in ``actor_defaults``;
+  non-generator calls in flight are then retried on the restarted actor (the classes make them
+  idempotent), generator calls are not (see ``host.py``).
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from msagent.errors import ConfigError
+from msagent.runtime.host import accepted_params, actor_class
 from msagent.runtime.ids import ComponentId
-
-_PASSED_IF_ACCEPTED = ("name", "remote", "prefix_name")
-
-
-def _accepted(cls: type) -> set[str]:
-    names: set[str] = set()
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        try:
-            names.update(inspect.signature(init).parameters)
-        except (TypeError, ValueError):
-            continue
-    return names
+from msagent.runtime.placement import checked_options, ray_options
 
 
 def init_kwargs(cls: type, name: str, remote: bool, prefix_name: str | None, kwargs: dict[str, Any]) -> dict:
-    accepted = _accepted(cls)
+    accepted = accepted_params(cls)
     out = dict(kwargs)
     for key, value in (("name", name), ("remote", remote), ("prefix_name", prefix_name)):
         if key in accepted:
             out.setdefault(key, value)
     return out
-
-
-@functools.cache
-def _actor_class(cls: type) -> Any:
-    import ray
-
-    return ray.remote(cls)
 
 
 def _ensure_ray() -> None:
@@ -60,6 +45,30 @@ def _ensure_ray() -> None:
     if not ray.is_initialized():
         # Joins RAY_ADDRESS (e.g. under `ray job submit`) or starts a local cluster.
         ray.init()
+
+
+def actor_options_for(
+    cls: type,
+    actor_name: str,
+    num_cpus: float = 0,
+    max_concurrency: int | None = None,
+    max_restarts: int | None = None,
+    actor_options: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The Ray options a component's actor is created with (defaults < keywords < actor_options)."""
+    defaults: Mapping[str, Any] = getattr(cls, "actor_defaults", {}) or {}
+    options: dict[str, Any] = {
+        "num_cpus": num_cpus,
+        "max_concurrency": max_concurrency or defaults.get("max_concurrency", 1),
+        "max_restarts": max_restarts if max_restarts is not None else defaults.get("max_restarts", 0),
+    }
+    options.update(checked_options(actor_options))
+    if options["max_restarts"] and "max_task_retries" not in options:
+        # Calls in flight when the actor dies are retried on the restarted one; our stateful
+        # components make those calls idempotent (message ids, request ids, max-acks).
+        options["max_task_retries"] = -1
+    options["name"] = actor_name
+    return ray_options(options)
 
 
 def create_component(
@@ -71,6 +80,7 @@ def create_component(
     force_new: bool = False,
     num_cpus: float = 0,
     max_restarts: int | None = None,
+    actor_options: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> Any:
     """Build ``cls`` as a plain object or as the named Ray actor ``{prefix_name}_{name}``."""
@@ -78,7 +88,12 @@ def create_component(
         raise ConfigError(f"create_component needs a class, got {cls!r}")
     cid = ComponentId(name=name, prefix=prefix_name)
     args = init_kwargs(cls, name, remote, prefix_name, kwargs)
+    checked_options(actor_options)  # bad options fail the same way locally and on Ray
+    if remote and "instance_id" in accepted_params(cls) and args.get("instance_id") is None:
+        args["instance_id"] = cid.actor_name
     if not remote:
+        if force_new and hasattr(cls, "discard_state"):
+            cls.discard_state(**args)
         return cls(**args)
     _ensure_ray()
     import ray
@@ -86,27 +101,22 @@ def create_component(
     actor_name = cid.actor_name
     if force_new:
         kill_component(actor_name)
+        if hasattr(cls, "discard_state"):
+            cls.discard_state(**args)
     else:
         try:
             return ray.get_actor(actor_name)
         except ValueError:
             pass
-    defaults: Mapping[str, Any] = getattr(cls, "actor_defaults", {}) or {}
-    options: dict[str, Any] = {
-        "name": actor_name,
-        "num_cpus": num_cpus,
-        "max_concurrency": max_concurrency or defaults.get("max_concurrency", 1),
-    }
-    restarts = max_restarts if max_restarts is not None else defaults.get("max_restarts", 0)
-    if restarts:
-        # Calls in flight when the actor dies are retried on the restarted one; our stateful
-        # components make those calls idempotent (message ids, max-acks).
-        options.update(max_restarts=restarts, max_task_retries=-1)
-    actor_cls = _actor_class(cls)
+    options = actor_options_for(cls, actor_name, num_cpus, max_concurrency, max_restarts, actor_options)
+    try:
+        actor_cls = actor_class(cls).options(**options)
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"invalid actor_options for {actor_name!r}: {e}", field="actor_options") from None
     deadline = time.monotonic() + 10
     while True:
         try:
-            return actor_cls.options(**options).remote(**args)
+            return actor_cls.remote(**args)
         except ValueError:
             # The name is still held by an actor being killed, or another caller created it first.
             if not force_new:

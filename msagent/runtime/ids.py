@@ -12,6 +12,19 @@ from msagent.schemas import DEFAULT_SEND_TO
 # any other script (e.g. Chinese character names in the chat room) is fine.
 _ROLE_BAD = re.compile(r"[:\x00-\x1f\x7f]")
 _PREFIX_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+HUMAN_INPUT_MODES = ("CLOSE", "ON", "TERMINAL")
+
+
+def human_input_mode(value: object) -> str:
+    """``CLOSE`` (the model answers), ``ON`` (a person's answer is published as is) or ``TERMINAL``
+    (read from the terminal, the model when empty); anything else is a ``ConfigError``."""
+    mode = str(getattr(value, "value", value)).upper()
+    if mode not in HUMAN_INPUT_MODES:
+        raise ConfigError(
+            f"unknown human_input_mode {value!r}: use one of {', '.join(HUMAN_INPUT_MODES)}",
+            field="human_input_mode",
+        )
+    return mode
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,14 @@ reference that answers the agent calls the Task Center makes (``agent_info``, ``
 ``set_human_input_mode``, anything else via ``call_agent``). ``PoolTaskCenter`` is the Task Center
 that knows pools: it registers a pool's agents in batched calls and steps all of a pool's chosen
 agents with ONE streaming call (``step_many``), which reads their mail in one Environment call,
-runs their steps, then publishes all replies in one commit and acknowledges in one call. Frames
+runs their steps, then publishes all replies with their acknowledgements in one commit. Frames
 stream in small batches (flushed at least every 20 ms), so a round of 10,000 agents makes a few
 Environment calls instead of 30,000.
+
+A pool actor is restarted by Ray like an agent: it builds its agents again from its constructor
+arguments, finds its environment again and gives them their history back from the log; a
+``step_many`` cut by the crash is retried as a whole (``attempt=2``: replies already published are
+replayed, the others run again).
 
 ``BatchEnvironment`` is the Environment with those batched calls and routing that costs
 O(recipients) for addressed mail (the base class scans every role per message).
@@ -19,24 +24,31 @@ from __future__ import annotations
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
-from environment.env import Delivery, Environment
+from environment.env import Delivery, Environment, derived_id
 from environment.routing import WatchAll
-from msagent.errors import AgentDisabledError, ConfigError, DuplicateRoleError, MsagentError
+from msagent.errors import (
+    AgentDisabledError,
+    ConfigError,
+    DuplicateRoleError,
+    MsagentError,
+    NoEnvironmentError,
+)
+from msagent.runtime.attach import discard_attachment, find_actor, load_attachment, save_attachment
 from msagent.runtime.calls import call, is_actor, iter_call
 from msagent.runtime.component import create_component
+from msagent.runtime.fanout import Stream
 from msagent.runtime.ids import ComponentId
 from msagent.schemas import Message
-from registry.registry import AgentRegistry
-from task_center.center import ENV_NAME, REGISTRY_NAME, TaskCenter
+from task_center.center import ENV_NAME, TaskCenter
 
 _FLUSH_S = 0.02
+HISTORY_TURNS = 200
 
 
 class BatchEnvironment(Environment):
@@ -69,34 +81,34 @@ class BatchEnvironment(Environment):
             return {str(r): self.read_mail(r, until_seq) for r in roles}
 
     def ack_many(self, acks: Mapping[str, int]) -> None:
-        with self._lock:
-            for role, seq in acks.items():
-                self.ack(role, seq)
+        """Acknowledgements of many roles in one commit."""
+        self.store_messages([], acks=list(acks.items()))
 
 
 class _MailView:
     """What a pooled agent sees as its environment during ``step_many``: mail read up front,
-    publishes and acks buffered so the pool flushes them in one call each."""
+    replies and acks buffered so the pool commits them together."""
 
     def __init__(self, env: Any, mail: Mapping[str, list[Delivery]]) -> None:
         self._env = env
         self._mail = mail
         self._lock = threading.Lock()
-        self.published: list[tuple[str, Message]] = []
+        self.published: dict[str, Message] = {}
         self.acks: dict[str, int] = {}
 
     def read_mail(self, role: str, until_seq: int | None = None) -> list[Delivery]:
         return list(self._mail.get(role, []))
 
-    def store_message_from_role(self, role: str, message: Message | str) -> int:
-        msg = (
-            message
-            if isinstance(message, Message)
-            else Message(role=role, content=str(message), sent_from=role)
-        )
+    def publish_and_ack(self, role: str, message: Message, ack_seq: int | None) -> int:
         with self._lock:
-            self.published.append((role, msg))
+            self.published[role] = message
+            if ack_seq is not None:
+                self.acks[role] = max(ack_seq, self.acks.get(role, 0))
         return 0  # the sequence number is assigned at the flush
+
+    def store_message_from_role(self, role: str, message: Message | str) -> int:
+        msg = message if isinstance(message, Message) else Message(role=role, content=message, sent_from=role)
+        return self.publish_and_ack(role, msg, None)
 
     def ack(self, role: str, seq: int) -> None:
         with self._lock:
@@ -107,15 +119,35 @@ class _MailView:
 
 
 class AgentPool:
-    """N agents in one process. ``spawn(cls, kwargs_list)`` builds them; ``step_many`` steps many."""
+    """N agents in one process: ``AgentPool(name, concurrency, agent_class, kwargs_list)`` builds them
+    (``spawn`` adds more, but only constructor agents come back after a restart)."""
 
-    actor_defaults = MappingProxyType({"max_concurrency": 8})
+    actor_defaults = MappingProxyType({"max_concurrency": 8, "max_restarts": -1})
 
-    def __init__(self, name: str = "pool", concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        name: str = "pool",
+        concurrency: int = 1,
+        agent_class: type | None = None,
+        kwargs_list: Sequence[dict[str, Any]] = (),
+        prefix_name: str | None = None,
+        remote: bool = False,
+        restarted: bool = False,
+    ) -> None:
         self.name = name
         self.concurrency = max(1, int(concurrency))
         self._agents: dict[str, Any] = {}
         self._env: Any = None
+        self._component = ComponentId(name, prefix_name).actor_name
+        self._prefix_name = prefix_name
+        self._remote = remote
+        self._restarted = restarted
+        if agent_class is not None:
+            self.spawn(agent_class, kwargs_list)
+
+    @classmethod
+    def discard_state(cls, name: str = "pool", prefix_name: str | None = None, **_: Any) -> None:
+        discard_attachment(ComponentId(name, prefix_name).actor_name)
 
     def spawn(self, cls: type, kwargs_list: Sequence[dict[str, Any]]) -> list[str]:
         roles = []
@@ -137,10 +169,26 @@ class AgentPool:
     def agent_infos(self) -> list[Any]:
         return [a.agent_info() for a in self._agents.values()]
 
-    def set_env(self, env: Any) -> None:
+    def set_env(self, env: Any, env_name: str | None = None) -> None:
+        """Hand every agent ``env``; their history comes back from the log in one call."""
         self._env = env
-        for agent in self._agents.values():
-            agent.set_env(env)
+        if env_name and self._remote and is_actor(env):
+            save_attachment(self._component, env_name)
+        needy = [r for r, a in self._agents.items() if getattr(a, "_use_history", False) and not a._env_history]
+        turns = call(env, "get_conversations", needy, HISTORY_TURNS) if needy else {}
+        for role, agent in self._agents.items():
+            agent.set_env(env, history=turns.get(role, []))
+
+    def _require_env(self) -> Any:
+        if self._env is None and self._restarted and self._remote:
+            for name in (load_attachment(self._component), ComponentId(ENV_NAME, self._prefix_name).actor_name):
+                handle = find_actor(name) if name else None
+                if handle is not None:
+                    self.set_env(handle, name)
+                    break
+        if self._env is None:
+            raise NoEnvironmentError(f"pool {self.name!r} has no environment: add its agents to a TaskCenter")
+        return self._env
 
     def _agent(self, role: str) -> Any:
         try:
@@ -156,22 +204,33 @@ class AgentPool:
         return {role: getattr(a, method)(*args, **kwargs) for role, a in self._agents.items()}
 
     def step_one(self, role: str, **kwargs: Any) -> Iterator[str]:
+        self._require_env()
         yield from self._agent(role).step(**kwargs)
 
-    def step_many(self, items: Sequence[tuple[str, dict[str, Any]]]) -> Iterator[list[str]]:
+    def step_many(self, items: Sequence[tuple[str, dict[str, Any]]], attempt: int = 1) -> Iterator[list[str]]:
         """Step the given roles (``[(role, step_kwargs), ...]``); yields batches of frames."""
-        if self._env is None:
-            from msagent.errors import NoEnvironmentError
+        env = self._require_env()
+        from msagent.agents.env_mixin import RETRY_NOTICE
 
-            raise NoEnvironmentError(f"pool {self.name!r} has no environment: add its agents to a TaskCenter")
-        agents = [(self._agent(r), dict(kw)) for r, kw in items]
-        until = agents[0][1].get("mail_until_seq") if agents else None
+        items = [(r, dict(kw)) for r, kw in items]
+        if attempt > 1:  # the pool died during this call: replay what got published, run the rest
+            yield [f"{r}: {RETRY_NOTICE}" for r, _ in items]
+            ids = {r: derived_id(str(kw["step_id"])) for r, kw in items if kw.get("step_id")}
+            done = {d.message.id: d.message for d in call(env, "find_messages", list(ids.values()))} if ids else {}
+            replayed = [r for r, _ in items if ids.get(r) in done]
+            if replayed:
+                yield [f"{r}: {done[ids[r]].content}" for r in replayed]
+            items = [(r, kw) for r, kw in items if r not in replayed]
+            if not items:
+                return
+        agents = [(self._agent(r), kw) for r, kw in items]
+        until = agents[0][1].get("mail_until_seq")
         roles = [r for r, _ in items]
-        if is_actor(self._env) or hasattr(self._env, "read_mail_many"):
-            mail = call(self._env, "read_mail_many", roles, until)
+        if is_actor(env) or hasattr(env, "read_mail_many"):
+            mail = call(env, "read_mail_many", roles, until)
         else:
-            mail = {r: call(self._env, "read_mail", r, until) for r in roles}
-        view = _MailView(self._env, mail)
+            mail = {r: call(env, "read_mail", r, until) for r in roles}
+        view = _MailView(env, mail)
         errors: list[BaseException] = []
         batch: list[str] = []
         last = 0.0
@@ -198,24 +257,24 @@ class AgentPool:
         self, agents: list[tuple[Any, dict]], view: _MailView, errors: list[BaseException]
     ) -> Iterator[str]:
         def run(agent: Any, kwargs: dict, emit: Any) -> None:
-            agent.set_env(view)
+            agent.use_env(view)
             try:
                 for frame in agent.step(**kwargs):
                     emit(frame)
             except Exception as e:  # one failing agent does not stop the others
                 errors.append(e)
             finally:
-                agent.set_env(self._env)
+                agent.use_env(self._env)
 
         if self.concurrency == 1 or len(agents) == 1:
             for agent, kwargs in agents:
-                agent.set_env(view)
+                agent.use_env(view)
                 try:
                     yield from agent.step(**kwargs)
                 except Exception as e:
                     errors.append(e)
                 finally:
-                    agent.set_env(self._env)
+                    agent.use_env(self._env)
             return
         frames: queue.Queue[Any] = queue.Queue()
         done = object()
@@ -232,21 +291,25 @@ class AgentPool:
                 yield item
 
     def _flush(self, view: _MailView, errors: list[BaseException]) -> None:
-        if view.published:
+        """Every reply with its acknowledgement in one commit; if one reply is refused (e.g. a
+        disabled recipient), the others go out one by one and the refused role's mail stays."""
+        items = list(view.published.items())
+        acks = dict(view.acks)
+        if not items and not acks:
+            return
+        try:
+            call(self._env, "store_messages", items, list(acks.items()))
+            return
+        except MsagentError:
+            pass
+        for role, msg in items:
             try:
-                call(self._env, "store_messages", view.published)
-            except MsagentError:  # one bad recipient must not lose the others' replies
-                for item in view.published:
-                    try:
-                        call(self._env, "store_messages", [item])
-                    except MsagentError as e:
-                        errors.append(e)
-        if view.acks:
-            if is_actor(self._env) or hasattr(self._env, "ack_many"):
-                call(self._env, "ack_many", view.acks)
-            else:
-                for role, seq in view.acks.items():
-                    call(self._env, "ack", role, seq)
+                ack = acks.pop(role, None)
+                call(self._env, "store_messages", [(role, msg)], [] if ack is None else [(role, ack)])
+            except MsagentError as e:
+                errors.append(e)
+        if acks:
+            call(self._env, "store_messages", [], list(acks.items()))
 
 
 @dataclass(frozen=True)
@@ -255,6 +318,7 @@ class PooledAgent:
 
     pool: Any
     role: str
+    portable_ref: ClassVar[bool] = True  # pickles as a reference (kept by registries across restarts)
 
     def agent_info(self) -> Any:
         return call(self.pool, "call_agent", self.role, "agent_info")
@@ -262,7 +326,7 @@ class PooledAgent:
     def get_role(self) -> str:
         return self.role
 
-    def set_env(self, env: Any) -> None:
+    def set_env(self, env: Any, env_name: str | None = None) -> None:
         call(self.pool, "call_agent", self.role, "set_env", env)
 
     def set_human_input_mode(self, mode: str) -> None:
@@ -282,34 +346,20 @@ def create_pool(
     remote: bool = False,
     prefix_name: str | None = None,
     concurrency: int = 1,
+    actor_options: Mapping[str, Any] | None = None,
 ) -> list[PooledAgent]:
     """One pool (a plain object, or the actor ``{prefix}_{name}``) hosting ``cls(**kw)`` for each kw."""
     pool = create_component(
-        AgentPool, name, remote=remote, prefix_name=prefix_name, force_new=True, concurrency=concurrency
-    )
-    return [PooledAgent(pool, r) for r in call(pool, "spawn", cls, list(kwargs_list))]
+        AgentPool, name, remote=remote, prefix_name=prefix_name, force_new=True, concurrency=concurrency,
+        agent_class=cls, kwargs_list=list(kwargs_list), actor_options=actor_options,
+    )  # fmt: skip
+    return [PooledAgent(pool, r) for r in call(pool, "roles")]
 
 
 class PoolTaskCenter(TaskCenter):
     """The Task Center, with pooled agents registered and stepped a pool at a time."""
 
-    def __init__(self, remote: bool = False, prefix_name: str | None = None, **kwargs: Any) -> None:
-        prefix_name = prefix_name or (f"tc{uuid.uuid4().hex[:10]}" if remote else None)
-        owned = []
-        if kwargs.get("env") is None:
-            kwargs["env"] = create_component(
-                BatchEnvironment, ENV_NAME, remote=remote, prefix_name=prefix_name, force_new=True,
-                instance_id=uuid.uuid4().hex, storage_path=kwargs.pop("storage_path", None),
-                history_limit=kwargs.pop("history_limit", 1000), durable=kwargs.pop("durable", True),
-            )  # fmt: skip
-            owned.append(ComponentId(ENV_NAME, prefix_name).actor_name)
-        if kwargs.get("registry") is None:
-            kwargs["registry"] = create_component(
-                AgentRegistry, REGISTRY_NAME, remote=remote, prefix_name=prefix_name, force_new=True
-            )
-            owned.append(ComponentId(REGISTRY_NAME, prefix_name).actor_name)
-        super().__init__(remote=remote, prefix_name=prefix_name, **kwargs)
-        self._owned = owned
+    env_class = BatchEnvironment
 
     def add_agents(self, agents: Sequence[Any]) -> list[str]:
         agents = list(agents)
@@ -326,56 +376,49 @@ class PoolTaskCenter(TaskCenter):
                 for a in members:
                     if a.role not in infos:
                         raise ConfigError(f"pool hosts no role {a.role!r}", role=a.role)
-                    other = self._agents.get(a.role)
-                    if other is not None and other != a:
-                        raise DuplicateRoleError(f"two agents claim role {a.role!r}", role=a.role)
+                replaced = self._check_roles([(a, a.role) for a in members])
                 mine = [infos[a.role] for a in members]
-                call(self.registry, "register_agents", {a.role: a for a in members})
-                for info in mine:
-                    if info.human_input_mode != "CLOSE":
-                        call(self.registry, "set_user_agent", info.role)
+                call(
+                    self.registry, "register_agents", {a.role: a for a in members},
+                    humans=[i.role for i in mine if i.human_input_mode == "ON"], replace=True,
+                )  # fmt: skip
                 for watcher in (False, True):
                     names = [i.role for i in mine if i.is_watcher == watcher]
                     if names:
                         call(self.env, "register_roles", names, watcher)
-                call(pool, "set_env", self.env)
+                call(pool, "set_env", self.env, self._env_name)
                 for a, info in zip(members, mine, strict=True):
                     self._agents[a.role] = a
                     if info.is_watcher:
                         self._watchers.add(a.role)
+                self._revive(replaced)
                 roles += [a.role for a in members]
+        self._save_agents()
         return roles
 
-    def _step_roles(self, roles: list[str], send_to: Any, user_response: Any, kwargs: dict) -> Iterator[str]:
-        from task_center.center import _response_for
-
-        # Agents of their own get their mail with the round's start in one Environment call (as in
-        # TaskCenter); pools read theirs in batches themselves.
+    def _read_round(self, roles: list[str], until: int | None = None) -> tuple[int, dict[str, Any]]:
+        # agents of their own get their mail with the round's start (as in TaskCenter); pools
+        # read theirs in one call each
         standalone = [r for r in roles if not isinstance(self._agent(r), PooledAgent)]
         if standalone:
-            until, mail = call(self.env, "read_round", standalone)
-        else:
-            until, mail = call(self.env, "last_seq"), {}
-        per_role = {
-            r: {
-                **kwargs,
-                "send_to": send_to,
-                "user_response": _response_for(r, user_response),
-                "mail_until_seq": until,
-                **({"round_mail": mail[r]} if r in mail else {}),
-            }
-            for r in roles
-        }
-        streams: list[tuple[Any, str, tuple, dict, bool]] = []
-        by_pool: dict[Any, list[tuple[str, dict]]] = {}
+            return super()._read_round(standalone, until)  # type: ignore[no-any-return]
+        return (int(call(self.env, "last_seq")) if until is None else until), {}
+
+    def _round_streams(self, roles: list[str], per_role: dict[str, dict[str, Any]]) -> list[Stream]:
+        streams: list[Stream] = []
+        by_pool: dict[Any, list[tuple[str, dict[str, Any]]]] = {}
         for r in roles:
             agent = self._agent(r)
             if isinstance(agent, PooledAgent):
+                # pooled agents read their mail in one call per pool themselves
                 by_pool.setdefault(agent.pool, []).append((r, per_role[r]))
             else:
-                streams.append((agent, "step", (), per_role[r], False))
-        streams += [(pool, "step_many", (items,), {}, True) for pool, items in by_pool.items()]
-        yield from _multiplex(streams)
+                streams.append(Stream(agent, "step", per_role[r], roles=(r,)))
+        streams += [
+            Stream(pool, "step_many", args=(items,), batched=True, roles=tuple(r for r, _ in items))
+            for pool, items in by_pool.items()
+        ]
+        return streams
 
     def close(self) -> None:
         super().close()
@@ -385,59 +428,3 @@ class PoolTaskCenter(TaskCenter):
                 import ray
 
                 ray.kill(pool, no_restart=True)
-
-
-def _multiplex(streams: list[tuple[Any, str, tuple, dict, bool]]) -> Iterator[str]:
-    """Items of several generator calls as they arrive; ``batched`` streams yield lists of frames."""
-    if streams and all(is_actor(t) for t, *_ in streams):
-        import ray
-
-        gens = {getattr(t, m).remote(*a, **kw): batched for t, m, a, kw, batched in streams}
-        errors: list[BaseException] = []
-        while gens:
-            ready, _ = ray.wait(list(gens), num_returns=1, timeout=None)
-            gen: Any
-            for gen in ready:
-                try:
-                    ref = next(gen)
-                except StopIteration:
-                    gens.pop(gen)
-                    continue
-                try:
-                    value = ray.get(ref)
-                except Exception as e:  # keep the other streams going, raise at the end
-                    cause = getattr(e, "cause", None)
-                    errors.append(cause if isinstance(cause, BaseException) else e)
-                    gens.pop(gen)
-                    continue
-                yield from (value if gens[gen] else [value])
-        if errors:
-            raise errors[0]
-        return
-    out: queue.Queue[tuple[str, Any]] = queue.Queue()
-
-    def drive(target: Any, method: str, args: tuple, kwargs: dict, batched: bool) -> None:
-        try:
-            for item in iter_call(target, method, *args, **kwargs):
-                for frame in item if batched else [item]:
-                    out.put(("item", frame))
-        except BaseException as e:
-            cause = getattr(e, "cause", None)
-            out.put(("error", cause if isinstance(cause, BaseException) else e))
-        finally:
-            out.put(("done", None))
-
-    threads = [threading.Thread(target=drive, args=s, daemon=True) for s in streams]
-    for t in threads:
-        t.start()
-    running, errs = len(threads), []
-    while running:
-        kind, value = out.get()
-        if kind == "item":
-            yield value
-        elif kind == "error":
-            errs.append(value)
-        else:
-            running -= 1
-    if errs:
-        raise errs[0]

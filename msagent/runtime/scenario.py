@@ -6,7 +6,8 @@ rounds: 4
 policy: round_robin            # notified | round_robin | {name: director, director: judge}
 remote: false                  # true: agents are Ray actors (``msagent run --remote``, ray job submit)
 pool_size: 0                   # > 0: host agents in pools of this many per actor (thousands of agents)
-transcript: debate.jsonl       # where the final transcript goes (JSON lines)
+transcript: debate.jsonl       # the transcript, appended message by message (JSON lines)
+actor_options: {}              # Ray actor options of the Environment and Agent Registry (remote runs)
 task: {content: "Is tea better than coffee?", send_to: all, send_from: user_requirement}
 agents:
   - role: alice
@@ -14,6 +15,9 @@ agents:
     instruction: You defend tea.
     llm: {model_server: scripted, replies: ["Tea is calm."], cycle: true}
     count: 1                   # > 1 makes roles alice_0, alice_1, ...
+    actor_options:             # where its actor (or its pool) runs, see msagent/runtime/placement.py
+      resources: {gpu_node: 0.01}
+      scheduling_strategy: {node_affinity: {node_id: <hex>, soft: true}}
 ```
 
 ``load_scenario(path)`` -> ``Scenario``; a bad file is an ``InvalidScenarioError`` naming the field.
@@ -29,8 +33,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from msagent.errors import InvalidScenarioError
+from msagent.errors import ConfigError, InvalidScenarioError
 from msagent.llm.config import LLMConfig
+from msagent.runtime.placement import checked_options
 from msagent.schemas import DEFAULT_SEND_TO, USER_REQUIREMENT
 
 # short names people write in scenario files; anything else is 'package.module:Class'
@@ -76,6 +81,7 @@ class AgentSpec(_Strict):
     human_input_mode: Literal["CLOSE", "ON", "TERMINAL"] = "CLOSE"
     count: int = Field(1, ge=1, le=100_000)
     options: dict[str, Any] = Field(default_factory=dict)
+    actor_options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("role")
     @classmethod
@@ -95,6 +101,11 @@ class AgentSpec(_Strict):
     def _llm_ok(cls, value: dict[str, Any]) -> dict[str, Any]:
         LLMConfig.model_validate(value)
         return value
+
+    @field_validator("actor_options")
+    @classmethod
+    def _actor_options_ok(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _checked_actor_options(value)
 
     def roles(self) -> list[str]:
         return [self.role] if self.count == 1 else [f"{self.role}_{i}" for i in range(self.count)]
@@ -159,6 +170,12 @@ class Scenario(_Strict):
     pool_concurrency: int = Field(1, ge=1, le=256)
     transcript: str | None = None
     durable: bool = True
+    actor_options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("actor_options")
+    @classmethod
+    def _actor_options_ok(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _checked_actor_options(value)
 
     @field_validator("policy", mode="before")
     @classmethod
@@ -185,6 +202,13 @@ class Scenario(_Strict):
 
     def roles(self) -> list[str]:
         return [r for a in self.agents for r in a.roles()]
+
+
+def _checked_actor_options(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return checked_options(value)
+    except ConfigError as e:
+        raise ValueError(e.message) from None
 
 
 def _location(loc: tuple[Any, ...]) -> str:
