@@ -36,7 +36,7 @@ class AssistantConfig(BaseModel):
     # assistants/lite runs its tools in tool-node containers through the tool manager
     use_tool_api: bool = False
     tool_manager_url: str | None = None  # default: TOOL_MANAGER_SERVICE_URL, then http://localhost:31511
-    tool_manager_token: str | None = Field(default=None, repr=False)  # default: TOOL_MANAGER_AUTH
+    tool_manager_token: str | None = Field(default=None, repr=False)  # default: TOOL_MANAGER_AUTH, TOOL_MANAGER_TOKEN
     tool_tenant_id: str = "default"
 
     def tool_api(self) -> dict[str, Any]:
@@ -53,6 +53,8 @@ class AssistantConfig(BaseModel):
             data["api_key"] = os.environ.get("OPENAI_API_KEY") or None
         elif server.lower() == "dashscope":
             data["api_key"] = os.environ.get("DASHSCOPE_API_KEY") or None
+        # the tool manager's token: the client's (TOOL_MANAGER_AUTH), else a co-deployed manager's own
+        data["tool_manager_token"] = os.environ.get("TOOL_MANAGER_AUTH") or os.environ.get("TOOL_MANAGER_TOKEN") or None
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(data)
 

@@ -11,7 +11,13 @@ from deploy.tool_manager.node import NodeSpec, ToolNode, actor_class
 
 def new_node(spec: NodeSpec, backend: str) -> Any:
     if backend == "ray":
-        return actor_class().remote(spec.model_dump())
+        import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        # on the manager's own machine: its container sits on that Docker engine's internal bridge,
+        # which only that host reaches (in a cluster of many machines, another node could not)
+        here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
+        return actor_class().options(scheduling_strategy=here).remote(spec.model_dump())
     return ToolNode(spec)
 
 
