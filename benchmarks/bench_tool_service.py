@@ -72,6 +72,7 @@ def overhead(manager: str, direct: tuple[str, str], tenant: str, n: int) -> tupl
 def create_time(c: httpx.Client, tool: str, tenant: str, cfg: dict) -> tuple[float, str]:
     t = time.perf_counter()
     out = c.post("/create_tool_service", json={"tool_name": tool, "tenant_id": tenant, "tool_cfg": cfg}).json()
+    assert out["output"] is not None, out["message"]
     first = out["output"]["status"]
     if first != "running":
         out = c.post("/check_tool_service_status", json={"tool_name": tool, "tenant_id": tenant, "wait": 60}).json()

@@ -16,7 +16,7 @@ from msagent.errors import RuntimeFailure
 log = logging.getLogger(__name__)
 
 LABEL_TOOLS = "msagent.tools"
-KEEP_TAGS = 3  # content-hash tags kept per repository (another checkout's tests may still use one)
+KEEP_TAGS = 3  # content-hash tags always kept per repository (and every one younger than a day)
 _LIST_TOOLS = "import json, deploy.tool_node.server as s, os; s.import_tool_modules(os.environ.get(s.MODULES_ENV, ''));" \
               " from msagent.tools import tool_names; print(json.dumps(tool_names()))"
 
@@ -77,14 +77,20 @@ def label_with_tools(client: Any, tag: str, labels: dict[str, str], progress: Ca
 
 
 def prune(client: Any, repo: str, keep: str) -> None:
-    """Drop all but the newest ``KEEP_TAGS`` content-hash tags of ``repo`` (an image some container
-    still uses stays)."""
+    """Drop the content-hash tags of ``repo`` older than a day, past the newest ``KEEP_TAGS`` (an image
+    some container still uses stays). Recent ones stay: another checkout's session may be using one,
+    and beside the shared dependencies layer each is a few MB."""
+    import datetime
+
+    cutoff = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)).isoformat()
     tagged = []
     for image in client.images.list(name=repo):
         for tag in image.tags:
             if tag.startswith(repo + ":") and not tag.endswith(":latest") and tag != keep:
                 tagged.append((image.attrs.get("Created", ""), tag))
-    for _, tag in sorted(tagged, reverse=True)[KEEP_TAGS - 1:]:
+    for created, tag in sorted(tagged, reverse=True)[KEEP_TAGS - 1:]:
+        if created >= cutoff:
+            continue
         try:
             client.images.remove(tag)
         except Exception:  # noqa: BLE001  (in use, or removed meanwhile)
