@@ -210,4 +210,4 @@ def actor_class() -> Any:
     """``ToolNode`` as a Ray actor class with no CPU reserved (it only waits on Docker and HTTP)."""
     import ray
 
-    return ray.remote(ToolNode).options(num_cpus=0, max_concurrency=8)
+    return ray.remote(num_cpus=0, max_concurrency=8)(ToolNode)  # an actor class: callers may add .options()
