@@ -162,3 +162,27 @@ def test_rapidapi_only_with_a_key(site: str, monkeypatch: pytest.MonkeyPatch) ->
     assert out == {"path": "current.json", "key": "k1", "host": "w.p.rapidapi.com", "q": {"q": "Paris"}}
     with pytest.raises(ToolArgumentError, match="bare host name"):
         api.call({"host": "http://x/y", "path": "/"})
+
+
+def test_wrapped_results_round_trip(tmp_path: Path) -> None:
+    """XAgent's wrapped form: files a tool names under the node's folders become binary parts (and
+    back into local files on the caller's side); other links stay text."""
+    from msagent.tools.builtin.wrapped import to_text, wrap
+
+    node = tmp_path / "node"
+    node.mkdir()
+    (node / "chart.png").write_bytes(b"\x89PNG-bytes")
+    (node / "table.csv").write_text("x,y\n")
+    text = f"drawn:\n![chart]({node}/chart.png)\nsaved [table]({node}/table.csv), see [docs](https://example.org)"
+    wrapped = wrap(text, [node])
+    assert wrapped["type"] == "composite"
+    kinds = [(p["type"], p.get("media_type"), p.get("name")) for p in wrapped["data"]]
+    assert kinds == [("simple", None, None), ("binary", "image/png", "chart.png"), ("simple", None, None),
+                     ("binary", "text/csv", "table.csv"), ("simple", None, None)]
+    assert wrap("just text", [node]) == {"type": "simple", "data": "just text"}
+    assert wrap({"a": 1}, [node]) == {"type": "simple", "data": {"a": 1}}
+    assert wrap(f"![x]({tmp_path}/elsewhere.png)", [node])["type"] == "simple"  # not under the node's folders
+    back = to_text(wrapped, tmp_path / "local")
+    image = Path(back.split("![chart.png](")[1].split(")")[0])
+    assert image.read_bytes() == b"\x89PNG-bytes" and image.is_relative_to(tmp_path / "local")
+    assert back.endswith("see [docs](https://example.org)")

@@ -2,8 +2,9 @@
 (base64)}`` and ``{type: composite, data: [...]}``.
 
 ``wrap`` (in a tool node): tools answer text in which an image is ``![name](path)`` (the code
-interpreter's and the notebook's charts); a path to a file under one of the node's own folders
-(workspace, data dir) becomes a binary part, so a chart leaves the container as a PNG.
+interpreter's and the notebook's charts) and a file ``[name](path)``; a path to a file under one of
+the node's own folders (workspace, data dir) becomes a binary part, so a chart leaves the container
+as a PNG. Links to anything else stay text.
 ``to_text`` (on the caller's side): the inverse, binary parts saved as local files and shown as
 ``![name](local path)``, so an agent can show a chart made in a node.
 """
@@ -19,7 +20,7 @@ from typing import Any
 
 from msagent.schemas import new_id
 
-_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
+_FILE = re.compile(r"!?\[([^\]]*)\]\(([^)\s]+)\)")  # ![chart](path) or [report](path)
 MAX_INLINE = 8 * 1024 * 1024  # bigger files stay a path (fetch them with /download_file)
 
 
@@ -40,7 +41,7 @@ def wrap(result: Any, roots: list[Path]) -> dict[str, Any]:
         return {"type": "simple", "data": result}
     parts: list[dict[str, Any]] = []
     pos = 0
-    for m in _IMAGE.finditer(result):
+    for m in _FILE.finditer(result):
         path = _inside(Path(m.group(2)), roots)
         if path is None:
             continue
