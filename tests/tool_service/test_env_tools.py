@@ -186,3 +186,15 @@ def test_wrapped_results_round_trip(tmp_path: Path) -> None:
     image = Path(back.split("![chart.png](")[1].split(")")[0])
     assert image.read_bytes() == b"\x89PNG-bytes" and image.is_relative_to(tmp_path / "local")
     assert back.endswith("see [docs](https://example.org)")
+
+
+def test_the_new_errors_pickle() -> None:
+    import pickle
+
+    from deploy.tool_manager.manager import NodeCallError
+    from deploy.tool_node.host import NodeError
+
+    for error in (WorkspacePathError("outside", path="../x"), NodeError(400, "bad", "ToolArgumentError"),
+                  NodeCallError(400, "outside", "WorkspacePathError")):
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and vars(back) == vars(error) and str(back) == str(error)
