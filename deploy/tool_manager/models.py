@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from deploy.tool_manager.config import NAME_PATTERN
-from deploy.tool_manager.container import IMAGE_PATTERN
+from deploy.tool_manager.container import IMAGE_MAX, IMAGE_PATTERN
 
 ToolName = Field(..., pattern=NAME_PATTERN, description="a registered tool, e.g. code_interpreter")
 TenantId = Field(default="default", pattern=NAME_PATTERN, description="whose node this is")
@@ -24,7 +24,7 @@ class CreateRequest(BaseModel):
     tenant_id: str = TenantId
     tool_cfg: dict[str, Any] = Field(default_factory=dict, description=(
         "given to the tool; also read: network (bool), memory ('512m'), cpus, pids_limit, timeout (s per call)"))
-    tool_image: str | None = Field(default=None, pattern=IMAGE_PATTERN, max_length=255,
+    tool_image: str | None = Field(default=None, pattern=IMAGE_PATTERN, max_length=IMAGE_MAX,
                                    description="a Docker image reference; default: the manager's image "
                                                "(msagent/tool-node:latest)")
 
