@@ -20,6 +20,7 @@ import binascii
 import hmac
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -159,7 +160,10 @@ def mount_xagent(app: FastAPI, manager: ToolManager) -> XAgentSessions:
         """Open a session: a node with every tool of the image (warm when the pool has one). The
         ``node_id`` cookie names it in every later call."""
         body = await _body(request, CookieRequest)
-        cookie, rec = await sessions.open(request.headers.get("x-tenant-id") or body.tenant_id, body.tool_cfg)
+        tenant = request.headers.get("x-tenant-id") or body.tenant_id
+        if not re.fullmatch(NAME_PATTERN, tenant):
+            raise ManagerError(422, f"invalid tenant {tenant!r} (X-Tenant-Id): use letters, digits, '_', '.', '-'")
+        cookie, rec = await sessions.open(tenant, body.tool_cfg)
         response = JSONResponse({"message": "add cookie", "version": "msagent-1", "tool_node_name": rec.name,
                                  "status": rec.status})
         response.headers["Server"] = "msagent-ToolServerManager/1"
