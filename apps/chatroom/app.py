@@ -357,5 +357,14 @@ class ChatRoomApp:
         return {**launch_kwargs(), "allowed_paths": [str(self.files)]}
 
 
+def _skips_localhost_check() -> dict[str, Any]:
+    """Gradio's launch checks that its own page answers with one HEAD request and a 3 s timeout,
+    and gives up on the first timeout: on a busy machine (Ray starting beside it) that aborts a
+    launch that was fine. The server is up when launch returns, so the check is skipped."""
+    import inspect
+
+    return {"_frontend": False} if "_frontend" in inspect.signature(gr.Blocks.launch).parameters else {}
+
+
 def launch_kwargs() -> dict[str, Any]:
-    return {"css": render.CSS, "theme": gr.themes.Soft()}
+    return {"css": render.CSS, "theme": gr.themes.Soft(), **_skips_localhost_check()}

@@ -39,13 +39,17 @@ class Cluster:
         self._hosts: list[Any] = []  # every host handed out and not yet killed
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def start(self) -> Cluster:
-        self._thread = threading.Thread(target=self._start, name="msagent-ray-start", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="msagent-ray", daemon=True)
         self._thread.start()
         return self
 
-    def _start(self) -> None:
+    def _run(self) -> None:
+        """Start Ray, then stay alive until ``shutdown``: Ray starts its GCS and raylet with
+        PR_SET_PDEATHSIG, which fires when the *thread* that started them ends, so this thread
+        must outlive them (it also stops them)."""
         try:
             import ray
 
@@ -61,6 +65,9 @@ class Cluster:
             log.exception("Ray did not start")
             self.error = e
             self._ready.set()
+            return
+        self._stop.wait()
+        self._stop_ray()
 
     def wait(self, timeout: float = START_TIMEOUT_S) -> None:
         """Block until Ray is up; raises when it could not start."""
@@ -111,19 +118,21 @@ class Cluster:
             log.debug("killing a room host: %s", e)
 
     def shutdown(self) -> None:
-        """Kill every host this cluster created; stop Ray if we started it (after it finished
+        """Kill every host this cluster created; stop Ray if we started it (once it finished
         starting: a Ray half-started in the background would otherwise outlive us)."""
         with self._lock:
             self._closed = True
-        if self._thread is not None:
-            self._thread.join(START_TIMEOUT_S)
-        with self._lock:
-            hosts, self._hosts = [*self._hosts, *([self._spare] if self._spare is not None else [])], []
-            self._spare = None
-        if not self._ready.is_set() or self.error is not None:
-            return
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(START_TIMEOUT_S + 30)
+
+    def _stop_ray(self) -> None:
         import ray
 
+        with self._lock:
+            self._closed = True
+            hosts, self._hosts = [*self._hosts, *([self._spare] if self._spare is not None else [])], []
+            self._spare = None
         for handle in hosts:
             try:
                 ray.kill(handle)
