@@ -158,11 +158,11 @@ class DistributedAgent(AgentBase):
     ) -> Any:
         payload = tuple(_outbound(a) for a in args)
         with self._submit_lock:  # tickets are handed out in the order calls are sent
-            ticket = self._ticket
-            self._ticket += 1
-            return self.server.call.remote(
-                self.agent_id, self._caller, ticket, method, payload, None, after or [], after_errors
+            ref = self.server.call.remote(
+                self.agent_id, self._caller, self._ticket, method, payload, None, after or [], after_errors
             )
+            self._ticket += 1  # only once sent: a call that could not be sent (say, unpicklable) leaves no gap
+            return ref
 
     # --- the agent's calls ------------------------------------------------------------------------
     def reply(self, x: Any = None) -> Msg:

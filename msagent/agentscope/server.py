@@ -24,7 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from msagent.agentscope.model_configs import install
-from msagent.errors import ConfigError
+from msagent.errors import AgentDiedError, ConfigError
 
 _SIDE_CALLS = {"observe", "_hub_drain"}
 
@@ -65,10 +65,13 @@ class _Turns:
 
 
 class AgentServer:
-    actor_defaults = MappingProxyType({"max_concurrency": 10_000})  # waiting coroutines are cheap
+    # waiting coroutines are cheap; no restarts: the agents' state lives in this process only, so a
+    # crashed server is reported (AgentDiedError), not replaced by an empty one
+    actor_defaults = MappingProxyType({"max_concurrency": 10_000, "max_restarts": 0})
 
-    def __init__(self, name: str = "agent-server", threads: int = 64) -> None:
+    def __init__(self, name: str = "agent-server", threads: int = 64, restarted: bool = False) -> None:
         self.name = name
+        self._restarted = restarted  # restarted anyway (actor options): the agents built before are gone
         self._agents: dict[str, Any] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._turns: dict[tuple[str, str], _Turns] = {}
@@ -100,6 +103,11 @@ class AgentServer:
             ready.set()
 
     async def _agent(self, agent_id: str) -> Any:
+        if self._restarted and agent_id not in self._ready:
+            raise AgentDiedError(
+                f"agent server {self.name!r} was restarted after a crash and lost agent {agent_id!r}; "
+                "create the agent again with to_dist()", agent=agent_id,
+            )  # fmt: skip
         await self._ready.setdefault(agent_id, asyncio.Event()).wait()
         failed = self._failed.get(agent_id)
         if failed is not None:
@@ -120,34 +128,38 @@ class AgentServer:
         turns = self._turns.setdefault((agent_id, caller), _Turns())
         await turns.wait(ticket)
         try:
-            for ref in after or []:
-                try:
-                    await ref
-                except Exception:
-                    if after_errors == "raise":
-                        raise
-            values = await _resolve(tuple(args))
-            keywords = {k: await _resolve(v) for k, v in (kwargs or {}).items()}
-            agent = await self._agent(agent_id)
-            async with self._locks.setdefault(agent_id, asyncio.Lock()):
-                kept = self._errors.pop(agent_id, None)
-                if kept is not None:
-                    raise kept
-                target = functools.reduce(getattr, method.split("."), agent)
-                try:
-                    return await self._run(functools.partial(target, *values, **keywords))
-                except Exception as e:
-                    if method in _SIDE_CALLS:
-                        self._errors[agent_id] = e
-                    raise
+            return await self._call(agent_id, method, args, kwargs or {}, after or [], after_errors)
+        except Exception as e:
+            if method in _SIDE_CALLS:  # nobody reads this call's result: the agent's next call raises it
+                self._errors[agent_id] = e
+            raise
         finally:
             turns.advance()
 
+    async def _call(
+        self, agent_id: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], after: list[Any],
+        after_errors: str,
+    ) -> Any:  # fmt: skip
+        for ref in after:
+            try:
+                await ref
+            except Exception:
+                if after_errors == "raise":
+                    raise
+        values = await _resolve(tuple(args))
+        keywords = {k: await _resolve(v) for k, v in kwargs.items()}
+        agent = await self._agent(agent_id)
+        async with self._locks.setdefault(agent_id, asyncio.Lock()):
+            kept = self._errors.pop(agent_id, None)
+            if kept is not None:
+                raise kept
+            target = functools.reduce(getattr, method.split("."), agent)
+            return await self._run(functools.partial(target, *values, **keywords))
+
     async def remove(self, agent_id: str) -> bool:
+        # the callers' turns stay: their next calls must get through (and fail), never wait forever
         self._locks.pop(agent_id, None)
         self._errors.pop(agent_id, None)
-        for key in [k for k in self._turns if k[0] == agent_id]:
-            del self._turns[key]
         self._failed[agent_id] = ConfigError(f"agent {agent_id!r} was removed from agent server {self.name!r}")
         self._ready.setdefault(agent_id, asyncio.Event()).set()
         return self._agents.pop(agent_id, None) is not None

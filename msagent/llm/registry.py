@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ ModelFactory = Callable[[LLMConfig], ChatModel]
 
 _FACTORIES: dict[str, ModelFactory] = {}
 _BUILTINS_LOADED = False
+_BUILTINS_LOCK = threading.RLock()
 
 
 def register_model_server(*names: str) -> Callable[[ModelFactory], ModelFactory]:
@@ -30,9 +32,13 @@ def register_model_server(*names: str) -> Callable[[ModelFactory], ModelFactory]
 
 def _load_builtins() -> None:
     global _BUILTINS_LOADED
-    if not _BUILTINS_LOADED:
-        _BUILTINS_LOADED = True
-        import msagent.llm.builtin  # noqa: F401  (registers the built-in back-ends)
+    if _BUILTINS_LOADED:
+        return
+    with _BUILTINS_LOCK:  # threads building models at once (an actor hosting many agents) wait here
+        if not _BUILTINS_LOADED:
+            import msagent.llm.builtin  # noqa: F401  (registers the built-in back-ends)
+
+            _BUILTINS_LOADED = True
 
 
 def model_servers() -> list[str]:
