@@ -1,9 +1,15 @@
 """msagent: a Ray-based distributed multi-agent runtime."""
 
+from typing import TYPE_CHECKING
+
 from msagent.errors import MsagentError
 from msagent.llm import ChatModel, FunctionModel, LLMConfig, ScriptedModel, ScriptedTurn, get_chat_model
 from msagent.runtime.component import create_component
 from msagent.schemas import DEFAULT_SEND_TO, USER_REQUIREMENT, FunctionCall, Message, ToolCall, ToolSpec
+
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers
+    from msagent.agentscope.hub import msghub  # noqa: F401
+    from msagent.agentscope.session import init  # noqa: F401
 
 __version__ = "0.1.0"
 

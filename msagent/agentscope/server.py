@@ -79,6 +79,9 @@ class AgentServer:
         self._ready: dict[str, asyncio.Event] = {}
         self._failed: dict[str, BaseException] = {}
         self._pool = ThreadPoolExecutor(max_workers=max(1, int(threads)), thread_name_prefix="agent")
+        # agents call the Environment (ray.get) on those worker threads, never on the event loop;
+        # Ray's warning about blocking gets in async actors does not apply
+        os.environ.setdefault("RAY_WARN_BLOCKING_GET_INSIDE_ASYNC", "0")
 
     async def _run(self, fn: Callable[[], Any]) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn)

@@ -76,6 +76,7 @@ class AgentBase(metaclass=_AgentMeta):
         memory_config: dict[str, Any] | None = None,
         *,
         model_or_config_name: Any = None,
+        to_dist: bool | dict[str, Any] = False,  # taken by the metaclass: the agent goes to an actor
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"an agent needs a non-empty name, got {name!r}")

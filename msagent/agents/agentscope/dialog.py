@@ -21,6 +21,7 @@ class DialogAgent(AgentBase):
         memory_config: dict[str, Any] | None = None,
         *,
         model_or_config_name: Any = None,
+        to_dist: bool | dict[str, Any] = False,
     ) -> None:
         super().__init__(
             name, sys_prompt, model_config_name, use_memory, memory_config, model_or_config_name=model_or_config_name

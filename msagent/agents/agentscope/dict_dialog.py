@@ -34,6 +34,7 @@ class DictDialogAgent(DialogAgent):
         max_retries: int = 3,
         *,
         model_or_config_name: Any = None,
+        to_dist: bool | dict[str, Any] = False,
         json_hint: str | None = JSON_HINT,
     ) -> None:
         super().__init__(

@@ -18,7 +18,12 @@ from msagent.message import Msg
 
 class UserAgent(AgentBase):
     def __init__(
-        self, name: str = "User", require_url: bool = False, input_func: Callable[[str], str] | None = None
+        self,
+        name: str = "User",
+        require_url: bool = False,
+        input_func: Callable[[str], str] | None = None,
+        *,
+        to_dist: bool | dict[str, Any] = False,
     ) -> None:
         super().__init__(name=name, use_memory=True)
         self.require_url = require_url
