@@ -88,7 +88,9 @@ def distribute(
     elif not is_actor(server):
         raise ConfigError("to_dist(server=...) takes an AgentServer actor from launch_server()")
     agent_id = uuid.uuid4().hex
-    created = server.create.remote(agent_id, cls, tuple(args), dict(kwargs), model_configs.snapshot())
+    from msagent.agentscope.session import chat_level
+
+    created = server.create.remote(agent_id, cls, tuple(args), dict(kwargs), model_configs.snapshot(), chat_level())
     info = {"name": agent_name, "sys_prompt": named.get("sys_prompt"), "class": cls.__name__}
     return DistributedAgent(server, agent_id, info, owns_server=owns, created=created)
 

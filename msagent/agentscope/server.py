@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from msagent.agentscope.model_configs import install
+from msagent.agentscope.session import show_chat
 from msagent.errors import AgentDiedError, ConfigError
 
 _SIDE_CALLS = {"observe", "_hub_drain"}
@@ -87,15 +88,24 @@ class AgentServer:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
 
     async def create(
-        self, agent_id: str, cls: type, args: tuple[Any, ...], kwargs: dict[str, Any], configs: list[dict[str, Any]]
+        self,
+        agent_id: str,
+        cls: type,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        configs: list[dict[str, Any]],
+        chat_level: int | None = None,
     ) -> dict[str, Any]:
         """Build ``cls(*args, **kwargs)`` here (with the driver's model configs); its public facts.
-        Calls that arrive first wait for it; if it fails, they raise its error."""
+        Calls that arrive first wait for it; if it fails, they raise its error. ``chat_level``: the
+        driver shows the chat log, so this actor does too (Ray forwards it to the driver's console)."""
         ready = self._ready.setdefault(agent_id, asyncio.Event())
         try:
             if agent_id in self._agents:
                 raise ConfigError(f"agent id {agent_id!r} is taken on agent server {self.name!r}")
             install(configs)
+            if chat_level is not None:
+                show_chat(chat_level)
             agent = await self._run(lambda: cls(*args, **kwargs))
             self._agents[agent_id] = agent
             return {"name": agent.name, "sys_prompt": getattr(agent, "sys_prompt", None), "class": cls.__name__}

@@ -101,7 +101,7 @@ def init(
     global _session
     parsed = registry.parse_model_configs(model_configs) if model_configs is not None else []
     registry.read_model_configs(parsed, clear_existing=True)
-    _show_chat(logger_level)
+    show_chat(logger_level)
     with _lock:
         if _session is None or name is not None or project is not None:
             old, _session = _session, Session(name=name, project=project)
@@ -111,7 +111,13 @@ def init(
         old.close()
 
 
-def _show_chat(level: str | int) -> None:
+def chat_level() -> int | None:
+    """The chat log's level when ``init`` shows it on the console (else None)."""
+    return logging.getLogger("msagent.chat").level if _console is not None else None
+
+
+def show_chat(level: str | int) -> None:
+    """Show the chat log (``msagent.chat``: every agent's ``speak``) on stdout at ``level``."""
     global _console
     chat = logging.getLogger("msagent.chat")
     chat.setLevel(level if isinstance(level, int) else str(level).upper())

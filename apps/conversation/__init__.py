@@ -1,0 +1,1 @@
+"""The seed's user/assistant conversation (AgentScope's examples/conversation) on msagent."""
