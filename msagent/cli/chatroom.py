@@ -30,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _stop_on_sigterm()
     from apps.chatroom.models import choose_llm, describe
     from apps.chatroom.stories import all_stories
     from msagent.errors import MsagentError
@@ -82,6 +83,20 @@ def run(args: argparse.Namespace) -> int:
         if cluster is not None:
             cluster.shutdown()
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops the room as Ctrl-C does: the page, the rooms, then Ray (its workers with it),
+    instead of the process ending at once with Ray's agents and the room actors left running.
+    Set before Ray starts: Ray's fatal-signal handler then hands the signal on to this one, after
+    arming a 3 s alarm that aborts the process (cancelled here: the clean stop may take longer)."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.alarm(0)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _port_problem(host: str, port: int) -> str:
