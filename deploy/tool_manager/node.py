@@ -210,4 +210,5 @@ def actor_class() -> Any:
     """``ToolNode`` as a Ray actor class with no CPU reserved (it only waits on Docker and HTTP)."""
     import ray
 
-    return ray.remote(num_cpus=0, max_concurrency=8)(ToolNode)  # an actor class: callers may add .options()
+    remote: Any = ray.remote  # (its typed overloads lack max_concurrency)
+    return remote(num_cpus=0, max_concurrency=8)(ToolNode)  # an actor class: callers may add .options()
