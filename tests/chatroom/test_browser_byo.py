@@ -120,6 +120,7 @@ def test_pick_a_model_write_a_story_play_download_and_reopen(
         page.click("#f-save")
         page.wait_for_selector("#story-the-museum-heist")  # listed next to the built-ins
         assert "Saved" in page.inner_text("#story-message")
+        page.screenshot(path=str(DOCS / "chatroom-stories.png"), full_page=True)
 
         saved = msagent_data_dir / "chatroom" / "stories" / "the-museum-heist"
         data = yaml.safe_load((saved / "story.yaml").read_text(encoding="utf-8"))["stories"][0]
