@@ -39,3 +39,18 @@ def test_a_story_file_that_is_not_yaml_names_the_file(tmp_path: Path, capsys: py
     bad.write_text("stories: [", encoding="utf-8")
     assert main(["chatroom", "--local-mode", "--stories", str(bad)]) == 2
     assert f"story file {bad} is not valid YAML" in capsys.readouterr().out
+
+
+def test_a_local_model_must_be_a_gguf_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chatroom", "--local-mode", "--model", str(tmp_path / "missing.gguf")]) == 2
+    assert "a local model is a .gguf file that exists" in capsys.readouterr().out
+    assert main(["chatroom", "--local-mode", "--model-server", "local", "--model", "qwen-max"]) == 2
+    assert "a local model is a .gguf file that exists" in capsys.readouterr().out
+
+
+def test_model_gguf_means_the_local_server() -> None:
+    from apps.chatroom.models import choose_llm, describe
+
+    llm = choose_llm(None, None, "/models/Qwen2.5-1.5B.Q4.gguf", None)
+    assert llm["model_server"] == "local" and llm["model"] == "/models/Qwen2.5-1.5B.Q4.gguf"
+    assert describe(llm) == "Qwen2.5-1.5B.Q4.gguf (local, offline)"
