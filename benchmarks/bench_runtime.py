@@ -3,7 +3,9 @@
     python benchmarks/bench_runtime.py            # everything (1k, 5k, 10k agents)
     python benchmarks/bench_runtime.py --quick    # smaller counts, scale only up to 1k
 
-(a) Environment deliveries/s on Ray vs raw async Ray actor calls carrying the same Message (>= 0.8x)
+(a) Environment deliveries/s on Ray vs raw async Ray actor calls carrying the same Message (>= 0.8x),
+    with the idempotent calls as agents make them: publishes (message ids checked against the log),
+    a reply with its acknowledgement (publish_and_ack), pulls keyed by the Ray task id
 (b) a round of 8 agent actors on a fake model answering in 200 ms with 50 streamed tokens: wall
     time vs one model call (<= 1.15x), and the first frame's latency after the model's first token
     (<= 5 ms; the model stamps its first token, the driver stamps the frame's arrival); the 8
@@ -11,14 +13,19 @@
     TaskCenter, and the same 8 agents in one pool actor for comparison
 (c) pooled agents with an instant model in one Environment: round time and RSS of the whole Ray
     session (driver, raylet, GCS, workers) (10k: <= 30 s, <= 8 GiB)
+(d) Environment restart at 10k / 100k / 1M logged messages (acknowledged, 100 left unread): the
+    log's reopen time in process (<= 1 s at 1M) and an actor's restart after SIGKILL until it
+    answers again, next to an empty Environment actor's restart (Ray's own cost)
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ray  # noqa: E402
 
+from environment import Environment  # noqa: E402
 from msagent.llm import FunctionModel, ScriptedTurn, TextDelta  # noqa: E402
 from msagent.llm.events import LLMEvent  # noqa: E402
 from msagent.runtime import call, create_component  # noqa: E402
@@ -65,21 +73,38 @@ def bench_deliveries(n: int) -> None:
     ray.get(env.register_roles.remote(["a", "b"]))
     ray.get(raw.deliver.remote("a", Message(role="a", content="warm", send_to="b")))
 
-    def run(target: Any, method: str) -> float:
+    def run(target: Any, method: str, extra: tuple = ()) -> float:
         msgs = [Message(role="a", content=payload, send_to="b") for _ in range(n)]
         t0 = time.perf_counter()
-        ray.get([getattr(target, method).remote("a", m) for m in msgs])
+        ray.get([getattr(target, method).remote("a", m, *extra) for m in msgs])
         return n / (time.perf_counter() - t0)
 
-    env_rate = run(env, "store_message_from_role")
-    raw_rate = run(raw, "deliver")
-    env_rate = max(env_rate, run(env, "store_message_from_role"))  # best of two for both
-    raw_rate = max(raw_rate, run(raw, "deliver"))
-    assert len(ray.get(env.read_mail.remote("b"))) == 2 * n
-    ratio = env_rate / raw_rate
-    row("(a) Environment deliveries/s (durable, SQLite)", f"{env_rate:,.0f}/s", "", None)
+    def best(target: Any, method: str, extra: tuple = ()) -> float:
+        return max(run(target, method, extra) for _ in range(2))
+
+    raw_rate = best(raw, "deliver")
+    env_rate = best(env, "store_message_from_role")
+    reply_rate = best(env, "publish_and_ack", (None,))
+    raw_rate = max(raw_rate, best(raw, "deliver"))  # both sides measured twice, interleaved
+    assert len(ray.get(env.read_mail.remote("b"))) == 4 * n
+    ray.get(env.ack.remote("b", 4 * n))
+    # pulls keyed by the task id (a retry gets the same mail): one message published, one pulled
+    t0 = time.perf_counter()
+    got = 0
+    for _ in range(0, n, 50):
+        ray.get(env.store_messages.remote([("a", Message(role="a", content=payload, send_to="b")) for _i in range(50)]))
+        got += sum(len(x) for x in ray.get([env.extract_message_by_role.remote("b") for _ in range(50)]))
+    pull_rate = n / (time.perf_counter() - t0)
+    assert got == n, got
+    for name, rate in [
+        ("(a) publishes/s (store_message_from_role, id checked in the log)", env_rate),
+        ("(a) replies/s (publish_and_ack: reply + ack, one commit)", reply_rate),
+    ]:
+        row(name, f"{rate:,.0f}/s", "", None)
     row("(a) raw async actor calls/s, same payload", f"{raw_rate:,.0f}/s", "", None)
-    row("(a) ratio Environment / raw", f"{ratio:.2f}x", ">= 0.8x", ratio >= 0.8)
+    for name, rate in [("publishes", env_rate), ("replies", reply_rate)]:
+        row(f"(a) ratio {name} / raw", f"{rate / raw_rate:.2f}x", ">= 0.8x", rate / raw_rate >= 0.8)
+    row("(a) publish 50 + 50 keyed pulls, messages/s", f"{pull_rate:,.0f}/s", "", None)
     ray.kill(env, no_restart=True)
     ray.kill(raw, no_restart=True)
 
@@ -226,17 +251,79 @@ def bench_scale(counts: list[int], per_pool: int) -> None:
         ray.kill(sink, no_restart=True)
 
 
+# --- (d) restart --------------------------------------------------------------------------------------
+def build_log(path: str, n: int, unread: int = 100) -> None:
+    """A log of ``n`` messages from 'a' to 'b', all acknowledged but the last ``unread``."""
+    env = Environment(storage_path=path)
+    env.register_roles(["a", "b"])
+    batch = 5000
+    for start in range(0, n - unread, batch):
+        count = min(batch, n - unread - start)
+        env.store_messages([("a", Message(role="a", content="x" * 100, send_to="b")) for _ in range(count)])
+        env.ack("b", start + count)
+    env.store_messages([("a", Message(role="a", content="unread", send_to="b")) for _ in range(unread)])
+    env.close()
+
+
+def actor_restart_seconds(env: Any, tries: int = 3) -> float:
+    """SIGKILL the actor's process; seconds until a call is answered by the restarted one."""
+    times = []
+    for _ in range(tries):
+        pid = ray.get(env.info.remote())["pid"]
+        t0 = time.perf_counter()
+        os.kill(pid, signal.SIGKILL)
+        while ray.get(env.info.remote())["pid"] == pid:
+            time.sleep(0.01)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench_restart(counts: list[int]) -> None:
+    folder = tempfile.mkdtemp(prefix="msagent-restart-")
+    empty = create_component(Environment, "empty", remote=True, prefix_name=f"e{uuid.uuid4().hex[:6]}", force_new=True)
+    base = actor_restart_seconds(empty)
+    row("(d) empty Environment actor: restart after SIGKILL (Ray's cost)", f"{base:.2f} s", "", None)
+    ray.kill(empty, no_restart=True)
+    for n in counts:
+        path = os.path.join(folder, f"log-{n}.sqlite3")
+        t0 = time.perf_counter()
+        build_log(path, n)
+        built = time.perf_counter() - t0
+        opens = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            env = Environment(storage_path=path)
+            opens.append(time.perf_counter() - t0)
+            assert len(env.read_mail("b")) == 100 and env.last_seq() == n
+            env.close()
+        reopen = statistics.median(opens)
+        actor = create_component(
+            Environment, "env", remote=True, prefix_name=f"d{uuid.uuid4().hex[:6]}", storage_path=path, force_new=True
+        )
+        restart = actor_restart_seconds(actor)
+        assert len(ray.get(actor.read_mail.remote("b"))) == 100
+        ray.kill(actor, no_restart=True)
+        size = os.path.getsize(path) / 2**20
+        row(f"(d) {n:,} logged messages ({size:,.0f} MiB, built in {built:.0f} s): reopen the log",
+            f"{reopen * 1000:,.0f} ms", "<= 1 s", reopen <= 1.0)  # fmt: skip
+        row(f"(d) {n:,} logged messages: actor restart after SIGKILL", f"{restart:.2f} s",
+            "", None)  # fmt: skip
+        row(f"(d) {n:,} logged messages: restart minus the empty actor's", f"{restart - base:+.2f} s", "", None)
+        for suffix in ("", "-wal", "-shm"):
+            Path(path + suffix).unlink(missing_ok=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="small counts; scale up to 1k agents only")
     parser.add_argument(
-        "--only", choices=["deliveries", "round", "scale"], action="append", help="run a subset"
+        "--only", choices=["deliveries", "round", "scale", "restart"], action="append", help="run a subset"
     )
     parser.add_argument("--per-pool", type=int, default=2500, help="agents per pool actor")
     args = parser.parse_args()
-    only = set(args.only or ["deliveries", "round", "scale"])
+    only = set(args.only or ["deliveries", "round", "scale", "restart"])
     os.environ.setdefault("MSAGENT_DATA_DIR", f"/tmp/msagent-bench-{os.getpid()}")
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"MSAGENT_DATA_DIR": os.environ["MSAGENT_DATA_DIR"]}})  # fmt: skip
@@ -249,6 +336,8 @@ def main() -> int:
             bench_round_of_8(3 if args.quick else 7, pooled=True)
         if "scale" in only:
             bench_scale([1000] if args.quick else [1000, 5000, 10_000], args.per_pool)
+        if "restart" in only:
+            bench_restart([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
     finally:
         ray.shutdown()
     width = max(len(r[0]) for r in ROWS)

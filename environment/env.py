@@ -117,9 +117,10 @@ class Environment:
         cls, name: str = "env", storage_path: str | None = None, instance_id: str | None = None,
         durable: bool = True, **_: Any,
     ) -> None:  # fmt: skip
-        """Delete the log this constructor would open (a component created anew starts empty)."""
-        if durable and (storage_path or instance_id):
-            discard(storage_path or log_path(name, str(instance_id)))
+        """Delete the log this constructor would open (a component created anew starts empty); a
+        file the caller named with ``storage_path`` is theirs and stays."""
+        if durable and not storage_path and instance_id:
+            discard(log_path(name, instance_id))
 
     # --- state ------------------------------------------------------------------------------------
     def _load(self) -> None:

@@ -321,6 +321,10 @@ class TaskCenter:
         pending = started.pop(method, None)
         return pending.result() if pending is not None else call(target, method)
 
+    def last_speakers(self) -> list[str]:
+        """The roles of the previous round, in the order they were chosen."""
+        return list(self._rounds.last_roles)
+
     def last_message(self) -> Message | None:
         last = call(self.env, "extract_all_history_message", 1)
         return last[0] if last else None

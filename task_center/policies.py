@@ -1,8 +1,10 @@
 """Who speaks next: pluggable speaker policies behind one registry (the built-ins use it too).
 
 A policy has ``next_speakers(center) -> list[str]``; ``center`` offers ``speaker_candidates()``
-(enabled, non-watcher roles in registration order), ``notified_roles()``, ``last_message()`` and
-``ask_agent(role) -> str`` (steps a watcher and returns its reply). ``get_policy`` accepts a name
+(enabled, non-watcher roles in registration order), ``notified_roles()``, ``last_message()``,
+``last_speakers()`` (the previous round's roles, in the order they were chosen; kept on disk with
+the Task Center, so a resumed run goes on where it stopped) and ``ask_agent(role) -> str`` (steps a
+watcher and returns its reply). ``get_policy`` accepts a name
 ('notified', 'round_robin', 'director'), a dict ``{'name': 'director', 'director': 'god'}`` or a policy.
 """
 
@@ -23,6 +25,7 @@ class PolicyHost(Protocol):
     def speaker_candidates(self) -> list[str]: ...
     def notified_roles(self) -> list[str]: ...
     def last_message(self) -> Message | None: ...
+    def last_speakers(self) -> list[str]: ...
     def ask_agent(self, role: str) -> str: ...
 
 
@@ -59,6 +62,11 @@ def get_policy(spec: Any = "notified") -> SpeakerPolicy:
         raise ConfigError(f"bad options for speaker policy {spec!r}: {e}", field="policy") from None
 
 
+def _last_speakers(center: PolicyHost) -> list[str]:
+    ask = getattr(center, "last_speakers", None)
+    return list(ask()) if callable(ask) else []
+
+
 def _last_speaker(center: PolicyHost) -> str | None:
     last = center.last_message()
     return (last.sent_from or last.role) if last else None
@@ -85,16 +93,20 @@ class RoundRobinPolicy:
         roles = center.speaker_candidates()
         if not roles:
             return []
+        # go on after the last role of the previous round (the center remembers it across a
+        # restart or a resumed run); the cursor only serves hosts that do not
+        before = [r for r in _last_speakers(center) if r in roles]
+        start = roles.index(before[-1]) + 1 if before else self._cursor
         last = _last_speaker(center)
         chosen: list[str] = []
-        for _ in range(len(roles)):
-            role = roles[self._cursor % len(roles)]
-            self._cursor += 1
+        for i in range(len(roles)):
+            role = roles[(start + i) % len(roles)]
             if role == last and len(roles) > 1:
                 continue
             chosen.append(role)
             if len(chosen) >= min(self.per_round, len(roles)):
                 break
+        self._cursor = roles.index(chosen[-1]) + 1 if chosen else start
         return chosen
 
 

@@ -31,6 +31,7 @@ class RoundBook:
         self.done = int(store.get("rounds_done", 0))
         self.open: RoundRecord | None = store.get("round_open")
         self.lost: dict[str, str] = dict(store.get("lost", {}))
+        self.last_roles: list[str] = list(store.get("last_roles", []))
 
     def begin(self, roles: list[str], until: int, send_to: Any, kwargs: dict[str, Any]) -> RoundRecord:
         number = self.done + 1
@@ -44,8 +45,10 @@ class RoundBook:
     def end(self, record: RoundRecord) -> None:
         self.done = max(self.done, record.number)
         self.open = None
+        self.last_roles = list(record.roles)
         if self._store.durable:
             self._store.put("rounds_done", self.done)
+            self._store.put("last_roles", self.last_roles)
             self._store.delete("round_open")
 
     def set_lost(self, role: str, reason: str | None) -> None:

@@ -79,6 +79,14 @@ class Memory:
             used += size
         return [m for turn in reversed(kept) for m in turn]
 
+    def get_history(self) -> list[Message]:
+        """ModelScope-Agent's name: every message, oldest first (``history()`` can trim)."""
+        return self.messages
+
+    def update_history(self, messages: Message | dict | Iterable[Message | dict]) -> None:
+        """ModelScope-Agent's name for ``add``: append one message or several."""
+        self.add(messages)
+
     def clear(self) -> None:
         with self._lock:
             self._messages.clear()

@@ -48,17 +48,16 @@ def _task_id() -> str | None:
 
 
 def _keyed(method: Callable[..., Any]) -> Callable[..., Any]:
-    sig = inspect.signature(method)
+    params = list(inspect.signature(method).parameters)
+    at = params.index("request_id")  # its position counting self
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("request_id") is None:
-            bound = sig.bind_partial(self, *args, **kwargs)
-            if bound.arguments.get("request_id") is None:
-                kwargs["request_id"] = _task_id()
-                if "request_id" in bound.arguments:  # passed positionally as None
-                    bound.arguments["request_id"] = kwargs.pop("request_id")
-                    return method(*bound.args, **bound.kwargs)
+        if len(args) + 1 > at:  # given positionally
+            if args[at - 1] is None:
+                args = (*args[: at - 1], _task_id(), *args[at:])
+        elif kwargs.get("request_id") is None:
+            kwargs["request_id"] = _task_id()
         return method(self, *args, **kwargs)
 
     return wrapper

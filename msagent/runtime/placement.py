@@ -56,10 +56,18 @@ def checked_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+# Ray places an actor that asks for no resources at all without regard to a node affinity (we saw
+# 60% of soft-pinned 0-CPU actors on the wrong node); a token CPU share makes the strategy count.
+TOKEN_CPUS = 0.0001
+
+
 def ray_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """``options`` with a strategy written as data turned into Ray's strategy object."""
     out = dict(options)
     strategy = out.get("scheduling_strategy")
+    placed = strategy is not None and strategy not in ("DEFAULT", "SPREAD")
+    if placed and not any(out.get(k) for k in ("num_cpus", "num_gpus", "memory", "resources")):
+        out["num_cpus"] = TOKEN_CPUS
     if isinstance(strategy, Mapping):
         from ray.util import get_placement_group
         from ray.util.scheduling_strategies import (

@@ -153,3 +153,20 @@ def test_reopen_time_does_not_grow_with_acknowledged_mail(tmp_path):
     took = time.perf_counter() - t0
     assert [d.message.content for d in reopened.read_mail("b")] == ["unread"]
     assert reopened.info()["load_seconds"] < 1.0 and took < 5.0  # generous: CI machines are shared
+
+
+def test_seed_names_one_allowed_role_as_a_string_and_memory_history():
+    from msagent.llm import ScriptedModel
+    from msagent.memory import Memory
+    from msagent.runtime.testing_agents import EchoAgent
+    from task_center import TaskCenter
+
+    tc = TaskCenter(durable=False)
+    agents = [EchoAgent(name=n, llm=ScriptedModel([f"I am {n}"], cycle=True)) for n in ("ab", "a", "b")]
+    tc.add_agents(agents)
+    tc.send_task_request("hello")
+    assert [f.split(":")[0] for f in tc.step(allowed_roles="ab")] == ["ab", "ab", "ab"]  # not 'a' and 'b'
+    memory = Memory()
+    memory.update_history(Message(role="user", content="hi"))
+    memory.update_history([{"role": "assistant", "content": "hello"}])
+    assert [(m.role, m.content) for m in memory.get_history()] == [("user", "hi"), ("assistant", "hello")]

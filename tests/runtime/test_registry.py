@@ -53,3 +53,41 @@ def test_registry_tracks_roles_state_and_humans(mode):
             import ray
 
             ray.kill(reg, no_restart=True)
+
+
+def test_the_seed_registry_names_read_roles_from_the_agents(mode):
+    """ModelScope-Agent's AgentRegistry calls, as users' scripts make them."""
+    from msagent.llm import ScriptedModel
+
+    reg = create_component(AgentRegistry, name="seedreg", remote=mode.remote, prefix_name=mode.prefix, force_new=True)
+    env = mode.center().get_env()
+    call(env, "register_roles", ["alice", "bob", "carol"])
+    alice = mode.agent("alice", ScriptedModel(["a"]))
+    bob = mode.agent("bob", ScriptedModel(["b"]), human_input_mode="ON")
+    carol = mode.agent("carol", ScriptedModel(["c"]))
+    try:
+        call(reg, "register_agent", alice, env)  # (agent, env_context): the role comes from the agent
+        call(reg, "register_agents", [bob, carol], env_context=env)
+        assert call(reg, "get_all_role") == ["alice", "bob", "carol"]
+        assert call(reg, "get_agent_by_role", "bob") == bob
+        assert call(reg, "get_agents_by_role", ["carol", "alice"]) == [carol, alice]
+        assert call(reg, "get_agents_by_role", "carol") == [carol]  # one role as a string
+        assert call(reg, "get_user_agents_role_name") == ["bob"]  # read from its human_input_mode
+        assert call(alice, "get_env") is not None  # env_context became its environment
+        call(reg, "set_user_agent", "carol", human_input_mode="ON")
+        assert call(reg, "get_user_agents_role_name") == ["bob", "carol"]
+        assert call(carol, "agent_info").human_input_mode == "ON"  # the agent itself switched
+        call(reg, "unset_user_agent", "bob")
+        assert call(bob, "agent_info").human_input_mode == "CLOSE"
+        call(reg, "disable_agent", "alice")
+        assert call(reg, "get_available_role_name") == ["bob", "carol"]
+        with pytest.raises(ConfigError, match="CLOSE, ON, TERMINAL") as err:
+            call(reg, "set_user_agent", "carol", human_input_mode="SOMETIMES")
+        assert err.value.details["field"] == "human_input_mode"
+        with pytest.raises(ConfigError, match="CLOSE, ON, TERMINAL"):
+            call(carol, "set_human_input_mode", "loud")
+    finally:
+        if is_actor(reg):
+            import ray
+
+            ray.kill(reg, no_restart=True)
