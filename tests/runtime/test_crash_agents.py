@@ -203,3 +203,44 @@ def test_restart_counts_are_unlimited_by_default():
         assert opts["max_restarts"] == -1 and opts["max_task_retries"] == -1, cls
     assert actor_options_for(EchoAgent, "x", actor_options={"max_restarts": 2})["max_restarts"] == 2
     time.sleep(0)
+
+
+def test_a_pool_killed_mid_round_comes_back_and_its_round_is_finished_once():
+    import hashlib
+
+    import ray
+
+    from msagent.agents.env_mixin import default_env_prompt
+    from msagent.runtime.pool import PoolTaskCenter, create_pool
+    from msagent.runtime.testing_agents import DigestAgent
+
+    prefix = f"pl{uuid.uuid4().hex[:6]}"
+    tc = PoolTaskCenter(remote=True, prefix_name=prefix, restart_timeout_s=90)
+    agents = create_pool(
+        DigestAgent, [{"name": n, "chunk_delay_s": 0.05, "words": 6} for n in ("p", "q", "r")],
+        remote=True, prefix_name=prefix, concurrency=3,
+    )  # fmt: skip
+    pool = agents[0].pool
+    try:
+        tc.add_agents(agents)
+        pid = ray.get(pool.__ray_call__.remote(lambda self: os.getpid()))
+        frames = []
+        for frame in tc.step(task="start"):
+            frames.append(frame)
+            if len(frames) == 4:
+                os.kill(pid, signal.SIGKILL)
+        assert all(RETRY_NOTICE in spoken(frames, r) for r in ("p", "q", "r"))
+        frames += list(tc.step())  # a second round: every agent heard the two others
+        assert tc.get_lost_agents() == {}
+        turns = call(tc.env, "get_conversations", ["p", "q", "r"])
+        for role, mine in turns.items():
+            assert len(mine) == 2, role  # one reply a round, none doubled
+            past: list[str] = []
+            for turn in mine:  # replies made from the whole history: it came back with the pool
+                prompt = default_env_prompt(turn.received)
+                digest = hashlib.sha1("\x1e".join([*past, prompt]).encode()).hexdigest()[:10]
+                assert f"[{digest}]" in turn.reply.content, (role, turn.reply.content)
+                past += [prompt, turn.reply.content]
+            assert spoken(frames, role).split(RETRY_NOTICE)[-1].endswith(mine[-1].reply.content)
+    finally:
+        tc.close()

@@ -7,59 +7,18 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from msagent.ports import free_port
+from tests.runtime.ray_processes import RAY, pids_using, stop_pids
 
 REPO = Path(__file__).resolve().parents[2]
-# the `ray` CLI next to this interpreter (a venv), else the one on PATH
-RAY = str(Path(sys.executable).with_name("ray")) if Path(sys.executable).with_name("ray").exists() else (shutil.which("ray") or "ray")
-
-
-
-
-def _pids_using(marker: str) -> set[int]:
-    """Processes whose command line names our private temp dir, plus all their descendants."""
-    parents: dict[int, int] = {}
-    found: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
-        if marker in cmdline and pid != os.getpid():
-            found.add(pid)
-    grew = True
-    while grew:
-        kids = {p for p, pp in parents.items() if pp in found and p not in found}
-        found |= kids
-        grew = bool(kids)
-    return found
-
-
-def _stop(pids: set[int]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
-            time.sleep(0.2)
 
 
 @pytest.fixture
@@ -80,8 +39,8 @@ def ray_head() -> Iterator[tuple[str, dict[str, str]]]:
         assert proc.returncode == 0, f"ray start --head failed:\n{proc.stdout}\n{proc.stderr}"
         yield f"http://127.0.0.1:{dashboard}", env
     finally:
-        _stop(_pids_using(temp_dir))
-        leftover = _pids_using(temp_dir)
+        stop_pids(pids_using(temp_dir))
+        leftover = pids_using(temp_dir)
         if not leftover:
             shutil.rmtree(temp_dir, ignore_errors=True)
         assert not leftover, f"processes of our Ray head still alive: {sorted(leftover)}"
