@@ -12,7 +12,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from msagent.errors import UnknownRoleError
-from msagent.runtime.calls import call, iter_call
+from msagent.runtime.calls import call
+from msagent.runtime.fanout import iter_step
 from msagent.schemas import USER_REQUIREMENT, Message
 
 
@@ -68,7 +69,8 @@ class MsgHub:
         if role not in self._agents or agent is None:
             raise UnknownRoleError(f"{role!r} is not a participant of this MsgHub (or was added by name)", role=role)
         others = self._others(role)
-        yield from iter_call(agent, "step", send_to=others or "all", **kwargs)
+        # an agent whose actor dies mid-turn is stepped again once (AgentLostError if it stays dead)
+        yield from iter_step(agent, role, send_to=others or "all", **kwargs)
 
     def __enter__(self) -> MsgHub:
         if self.announcement is not None:

@@ -11,7 +11,8 @@ from typing import Any
 
 from environment.routing import normalize_send_to
 from msagent.errors import ConfigError
-from msagent.runtime.calls import call, call_many, iter_call
+from msagent.runtime.calls import call, call_many
+from msagent.runtime.fanout import iter_step
 from msagent.schemas import USER_REQUIREMENT, Message, SendTo
 
 
@@ -35,4 +36,4 @@ def sequential_pipeline(
         call(env, "store_message_from_role", USER_REQUIREMENT, msg)
     for i, agent in enumerate(agents):
         send_to = roles[i + 1] if i + 1 < len(roles) else final_send_to
-        yield from iter_call(agent, "step", send_to=send_to, **step_kwargs)
+        yield from iter_step(agent, roles[i], send_to=send_to, **step_kwargs)

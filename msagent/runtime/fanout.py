@@ -54,7 +54,10 @@ def fan_out(targets: Sequence[Any], method: str, kwargs_list: Sequence[dict[str,
 
 def iter_step(agent: Any, role: str = "", restart_timeout_s: float = DEFAULT_RESTART_TIMEOUT_S,
               **kwargs: Any) -> Iterator[str]:  # fmt: skip
-    """One agent's ``step`` frames, retried once if its actor dies (``AgentLostError`` if it stays dead)."""
+    """One agent's ``step`` frames, retried once if its actor dies (``AgentLostError`` if it stays
+    dead); a plain object steps in the caller's thread, as ``iter_call`` does."""
+    if not is_actor(agent):
+        return iter_call(agent, "step", **kwargs)
     return multiplex([Stream(agent, "step", kwargs, roles=(role,) if role else ())], restart_timeout_s)
 
 
