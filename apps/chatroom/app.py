@@ -22,6 +22,7 @@ from apps.chatroom.cluster import Cluster
 from apps.chatroom.models import ModelWarmup, describe
 from apps.chatroom.page_form import StoryForm
 from apps.chatroom.page_model import ModelPanel
+from apps.chatroom.prompts import scene_prefix
 from apps.chatroom.remote_room import RemoteRoom
 from apps.chatroom.room import ChatRoom, RoomOptions
 from apps.chatroom.stories import Story
@@ -149,9 +150,11 @@ class ChatRoomApp:
         )
 
     # --- handlers: story page ---------------------------------------------------------------------
-    def pick_story(self, story_id: str, request: gr.Request) -> tuple[Any, ...]:
+    def pick_story(self, story_id: str, llm: dict | None, request: gr.Request) -> tuple[Any, ...]:
         self._replace_room(self._session(request), None)
         story = self.stories[story_id]
+        if llm is None or llm.get("model_server") == "local":
+            self.warmup.prepare(scene_prefix(story))  # while the user picks a role, not after Start
         return (story_id, gr.update(visible=False), gr.update(visible=True), *self._room_setup(story),
                 *self._view(None))  # fmt: skip
 
@@ -230,13 +233,14 @@ class ChatRoomApp:
 
     # --- layout -----------------------------------------------------------------------------------
     def build(self) -> gr.Blocks:
-        with gr.Blocks(title="msagent chat room") as demo:
+        # no telemetry: the room runs offline, and what people type is theirs
+        with gr.Blocks(title="msagent chat room", analytics_enabled=False) as demo:
             story_id = gr.State("")
             session_llm = gr.State(None)  # this session's model choice (None: the app's model)
             stories_version = gr.State(0)  # bumped when a story is saved: the list re-renders
             gr.Markdown("# msagent chat room", elem_id="title")
             model_md = gr.Markdown(self.warmup.status_markdown(), elem_id="model-status")
-            timer = gr.Timer(0.5, active=self.warmup.state == "loading")
+            timer = gr.Timer(1.0, active=self.warmup.state == "loading")
             with gr.Column(visible=True, elem_id="story-page") as story_page:
                 panel = ModelPanel.build(describe(self.local_llm()))
                 gr.Markdown("Pick a story. You will play one of its characters; a director decides who speaks.")
@@ -287,7 +291,7 @@ class ChatRoomApp:
                                     gr.HTML(render.story_card(story))
                                     btn = gr.Button(f"Enter: {story.title}", elem_id=f"story-{story.id}",
                                                     variant="primary")  # fmt: skip
-                                    btn.click(self._picker(story.id), None,
+                                    btn.click(self._picker(story.id), session_llm,
                                               [story_id, story_page, room_page, *setup, *view])  # fmt: skip
 
             # the model picker
@@ -328,8 +332,8 @@ class ChatRoomApp:
         return demo
 
     def _picker(self, sid: str) -> Callable[..., tuple[Any, ...]]:
-        def pick(request: gr.Request) -> tuple[Any, ...]:
-            return self.pick_story(sid, request)
+        def pick(llm: dict | None, request: gr.Request) -> tuple[Any, ...]:
+            return self.pick_story(sid, llm, request)
 
         return pick
 

@@ -13,6 +13,7 @@ import functools
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from msagent.errors import ModelUnreachableError
@@ -50,6 +51,7 @@ class Cluster:
         """Start Ray, then stay alive until ``shutdown``: Ray starts its GCS and raylet with
         PR_SET_PDEATHSIG, which fires when the *thread* that started them ends, so this thread
         must outlive them (it also stops them)."""
+        started = time.perf_counter()
         try:
             import ray
 
@@ -59,6 +61,7 @@ class Cluster:
                 address = self.address or os.environ.get("RAY_ADDRESS") or "local"
                 ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
                 self.started_here = True
+            log.info("Ray is up (%.1f s)", time.perf_counter() - started)
             self._ready.set()
             self._refill()
         except BaseException as e:  # shown when a room needs Ray
@@ -97,6 +100,7 @@ class Cluster:
 
     def take_host(self) -> Any:
         """A room host for a new room (the warm spare when there is one); the next spare starts."""
+        waited = time.perf_counter()
         self.wait()
         with self._lock:
             handle, self._spare = self._spare, None
@@ -104,6 +108,7 @@ class Cluster:
                 handle = self._new_host()
             self._hosts.append(handle)
         threading.Thread(target=self._refill, name="msagent-room-spare", daemon=True).start()
+        log.info("room host taken (waited %.1f s for Ray)", time.perf_counter() - waited)
         return handle
 
     def release_host(self, handle: Any) -> None:

@@ -83,6 +83,7 @@ class ModelWarmup:
     detail: str = ""
     _started: float = 0.0
     _done: threading.Event = field(default_factory=threading.Event)
+    _prepared: set[str] = field(default_factory=set)  # prompts already handed to prepare()
 
     def start(self) -> ModelWarmup:
         if self.llm.get("model_server") != "local":
@@ -108,6 +109,7 @@ class ModelWarmup:
             else:
                 shared_engine(spec).load()
             self.state, self.detail = "ready", f"loaded in {time.perf_counter() - self._started:.1f} s"
+            log.info("local model %s", self.detail)
         except Exception as e:
             log.exception("the local model failed to load")
             self.state, self.detail = "failed", str(e)
@@ -116,6 +118,33 @@ class ModelWarmup:
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
+
+    def prepare(self, prompt: str) -> None:
+        """Have the local model evaluate ``prompt`` (a story's opening scene) in the background, as
+        soon as it is loaded: the room that follows finds it in llama.cpp's cache, and its first
+        words cost only the topic line. Called when a story is picked, before Start is pressed."""
+        if self.llm.get("model_server") != "local" or self.state in ("failed", "n/a") or prompt in self._prepared:
+            return
+        self._prepared.add(prompt)
+        threading.Thread(target=self._prepare, args=(prompt,), name="msagent-model-prepare", daemon=True).start()
+
+    def _prepare(self, prompt: str) -> None:
+        from msagent.llm.config import LLMConfig
+        from msagent.llm.local_llama import EngineSpec, shared_engine
+
+        if not self._done.wait(600) or self.state != "ready":
+            return
+        try:
+            spec = EngineSpec.from_config(LLMConfig.model_validate(self.llm))
+            if self.remote:
+                from msagent.llm.local_actor import ensure_model_actor
+
+                ensure_model_actor(spec).warm.remote([prompt])  # not waited for: the actor queues it
+            else:
+                shared_engine(spec).warm([prompt])
+        except Exception as e:  # a cold cache is slower, not wrong
+            log.warning("preparing the local model failed: %s", e)
+            self._prepared.discard(prompt)
 
     def release(self) -> None:
         if self.remote and self.llm.get("model_server") == "local" and self.state == "ready":

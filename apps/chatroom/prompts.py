@@ -63,6 +63,11 @@ def prose_prompt(story: Story, lines: Sequence[Line], cue: str) -> str:
     return "\n".join([story_header(story), "", *told, cue])
 
 
+def scene_prefix(story: Story) -> str:
+    """How every prose prompt of ``story`` begins (worth evaluating before the first room)."""
+    return prose_prompt(story, [], "")
+
+
 def prose_cue(speaker: str, attempt: int) -> str:
     return CUES[attempt % len(CUES)].format(name=speaker)
 

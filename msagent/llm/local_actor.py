@@ -31,6 +31,9 @@ class LocalModelHost:
     def info(self) -> dict[str, Any]:
         return self.engine.info()
 
+    def warm(self, prompts: list[str]) -> int:
+        return self.engine.warm(prompts)
+
     def stream(self, request: GenerateRequest) -> Iterator[str]:
         yield from self.engine.stream(request)
 

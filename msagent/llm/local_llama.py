@@ -50,6 +50,9 @@ class EngineSpec(BaseModel):
     path: str
     n_threads: int = 1  # one thread: on small machines a second one fights the agents' own work
     n_ctx: int = 2048
+    # llama.cpp states kept by prompt prefix: callers that share a prompt's beginning (agents of
+    # one scene, several rooms taking turns) skip evaluating it again; 0 turns the cache off
+    cache_mb: int = 256
 
     @classmethod
     def from_config(cls, config: LLMConfig) -> EngineSpec:
@@ -58,7 +61,12 @@ class EngineSpec(BaseModel):
         path = Path(model) if model.endswith(".gguf") else default_model_path()
         if not path.is_file():
             raise ConfigError(f"local model file {path} does not exist; give a .gguf path as 'model'")
-        return cls(path=str(path), n_threads=int(extra.get("n_threads", 1)), n_ctx=int(extra.get("n_ctx", 2048)))
+        return cls(
+            path=str(path),
+            n_threads=int(extra.get("n_threads", 1)),
+            n_ctx=int(extra.get("n_ctx", 2048)),
+            cache_mb=int(extra.get("cache_mb", 256)),
+        )
 
 
 class GenerateRequest(BaseModel):
@@ -99,12 +107,33 @@ class LlamaEngine:
                 self._llama = Llama(
                     model_path=self.spec.path, n_threads=self.spec.n_threads, n_ctx=self.spec.n_ctx, verbose=False
                 )
+                if self.spec.cache_mb > 0:
+                    from llama_cpp import LlamaRAMCache
+
+                    self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.spec.cache_mb << 20))
                 self.load_seconds = time.perf_counter() - started
                 log.info("loaded %s in %.2f s", self.spec.path, self.load_seconds)
         return self
 
     def info(self) -> dict[str, Any]:
-        return {"path": self.spec.path, "loaded": self._llama is not None, "load_seconds": self.load_seconds}
+        cache = getattr(self._llama, "cache", None)
+        return {
+            "path": self.spec.path,
+            "loaded": self._llama is not None,
+            "load_seconds": self.load_seconds,
+            "cache_bytes": int(cache.cache_size) if cache is not None else 0,
+        }
+
+    def warm(self, prompts: list[str]) -> int:
+        """Evaluate the beginnings of prompts expected soon, so that their states are in the cache
+        (one prompt per lock hold: a real call waits for one of them at most). Returns how many."""
+        self.load()
+        if self.spec.cache_mb <= 0:
+            return 0
+        for prompt in prompts:
+            with self._lock:
+                self._llama.create_completion(prompt=prompt, max_tokens=1, temperature=0.0)
+        return len(prompts)
 
     def stream(self, request: GenerateRequest) -> Iterator[str]:
         self.load()

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from msagent.errors import ConfigError
-from msagent.llm import ChatResult, FinishEvent, TextDelta, get_chat_model
+from msagent.llm import ChatResult, FinishEvent, LLMConfig, TextDelta, get_chat_model
 from msagent.llm.local_llama import LocalLlamaModel, default_model_path, to_llama_messages
 from msagent.schemas import Message
 
@@ -161,3 +161,27 @@ def test_model_warmup_shows_progress_then_ready_or_a_visible_failure(tmp_path) -
     assert broken.wait(30)
     assert broken.state == "failed"
     assert "failed to load:" in broken.status_markdown() and "gone.gguf does not exist" in broken.status_markdown()
+
+
+@pytest.mark.local_model
+def test_warm_keeps_a_prompt_beginning_in_the_cache_and_text_continuation_works() -> None:
+    """What the chat room relies on: a story's opening evaluated once (``warm``) and kept by prefix,
+    and ``continue_text``, where the model continues a plain text instead of a chat."""
+    from msagent.llm.local_llama import EngineSpec, LlamaEngine
+
+    engine = LlamaEngine(EngineSpec(path=str(default_model_path()), n_ctx=1024, cache_mb=16)).load()
+    assert engine.info()["cache_bytes"] == 0
+    assert engine.warm(["The lighthouse keeper looked at the dark lamp.\n\n"]) == 1
+    assert engine.info()["cache_bytes"] > 0
+    model = LocalLlamaModel(LLMConfig(model_server="local", n_ctx=1024, cache_mb=16, backend="process"))
+    text = "".join(
+        e.text
+        for e in model.chat(
+            [Message(role="user", content='The lighthouse keeper looked at the dark lamp.\n\nMira said, "')],
+            max_tokens=12, stop=['"'], continue_text=True,
+        )  # fmt: skip
+        if isinstance(e, TextDelta)
+    )
+    assert text.strip() and '"' not in text
+    no_cache = LlamaEngine(EngineSpec(path=str(default_model_path()), n_ctx=1024, cache_mb=0)).load()
+    assert no_cache.warm(["x"]) == 0 and no_cache.info()["cache_bytes"] == 0
