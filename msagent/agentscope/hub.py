@@ -5,9 +5,12 @@ participant says (``a1()`` / ``a1(x)``) reaches every other participant's ``obse
 ``hub.broadcast(msg)`` reaches all of them; ``hub.add(agent)`` / ``hub.delete(agent)`` change who
 listens from then on. Hubs nest; an agent speaks to its innermost hub.
 
-Every hub message goes through an Environment (``env``, or the session's: one in this process, an
-actor when a participant is distributed): addressed to the other participants' roles (agent
-names), logged durably, and taken from each participant's mailbox with an acknowledgement. Local
+Every hub message goes through an Environment, logged durably and taken from each participant's
+mailbox with an acknowledgement. Without ``env`` the hub gets one of the session's (in this
+process, or an actor when a participant is distributed) with no other open hub on it: the
+participants are its enabled roles and a reply is addressed to 'all' of them but its sender (one
+small message, however many listen). With ``env`` (say, a Task Center's, so the hub's traffic sits
+in the same log as the rest of the runtime) a reply names the other participants' roles. Local
 participants receive at once; a distributed participant takes its mail in its actor when it next
 speaks and when it leaves the hub, so a round of N distributed agents costs N actor calls, not N².
 Its replies are published by its actor: the hub never waits for a distributed reply, and the next
@@ -27,6 +30,7 @@ from msagent.agentscope.session import current
 from msagent.errors import ConfigError, DuplicateRoleError
 from msagent.message import Msg, from_message, iter_msgs, to_message
 from msagent.runtime.calls import call, is_actor
+from msagent.schemas import DEFAULT_SEND_TO
 
 
 class MsgHubManager:
@@ -34,6 +38,7 @@ class MsgHubManager:
         self.participants: list[AgentBase] = []
         self.announcement = announcement
         self._given_env = env
+        self._remote = False  # the kind of Environment leased from the session (when none was given)
         self.env: Any = None
         self._tail: Any = None  # the reference of the latest distributed speaker's reply
         for agent in participants:
@@ -41,14 +46,23 @@ class MsgHubManager:
             self.participants.append(agent)
 
     # --- lifecycle --------------------------------------------------------------------------------
+    @property
+    def _owns_env(self) -> bool:
+        return self._given_env is None
+
     def __enter__(self) -> MsgHubManager:
-        remote = any(a.is_distributed for a in self.participants)
-        self.env = self._given_env if self._given_env is not None else current().hub_env(remote)
-        for agent in self.participants:
-            self._check_env(agent)
-        call(self.env, "register_roles", [a.name for a in self.participants])
-        for agent in self.participants:
-            agent._hubs.append(self)
+        if self._owns_env:
+            self._remote = any(a.is_distributed for a in self.participants)
+            self.env = current().lease_hub_env(self._remote)
+        else:
+            self.env = self._given_env
+        try:
+            for agent in self.participants:
+                self._check_env(agent)
+            self._join(self.participants)
+        except BaseException:
+            self._close_env()
+            raise
         if self.announcement is not None:
             self.broadcast(self.announcement)
         return self
@@ -56,10 +70,40 @@ class MsgHubManager:
     def __exit__(self, *exc: object) -> None:
         try:
             self._hand_out(self.participants)
+            self._part(self.participants)
         finally:
             for agent in self.participants:
                 self._leave(agent)
-            self.env = None
+            self._close_env()
+
+    def _close_env(self) -> None:
+        if self._owns_env and self.env is not None:
+            current().release_hub_env(self.env, self._remote)
+        self.env = None
+
+    def _join(self, agents: Sequence[AgentBase]) -> None:
+        """Make ``agents`` listeners: registered roles, enabled (on a hub's own Environment the roles
+        of earlier hubs are disabled, so 'all' reaches only this hub's participants)."""
+        names = [a.name for a in agents]
+        known = set(call(self.env, "get_roles")) if self._owns_env else set()
+        call(self.env, "register_roles", names)
+        self._set_enabled([n for n in names if n in known], True)
+        for agent in agents:
+            agent._hubs.append(self)
+
+    def _part(self, agents: Sequence[AgentBase]) -> None:
+        self._set_enabled([a.name for a in agents], False)
+
+    def _set_enabled(self, names: Sequence[str], enabled: bool) -> None:
+        if not self._owns_env or not names:
+            return
+        if is_actor(self.env):
+            import ray
+
+            ray.get([self.env.set_role_enabled.remote(n, enabled) for n in names])  # sent together
+        else:
+            for name in names:
+                self.env.set_role_enabled(name, enabled)
 
     # --- what AgentScope users call ---------------------------------------------------------------
     def broadcast(self, msg: Any) -> None:
@@ -69,9 +113,9 @@ class MsgHubManager:
         for item in iter_msgs(msg):
             plain = item.resolved() if isinstance(item, PlaceholderMsg) else item
             sender = str(plain.get("name"))
-            to = [a.name for a in self.participants if a.name != sender]
-            if to:
-                call(env, "store_message_from_role", sender, to_message(plain, to, sender))
+            if any(a.name != sender for a in self.participants):
+                to = self._send_to(sender)
+                call(env, "store_message_from_role", sender, to_message(plain, to if isinstance(to, str) else list(to), sender))
         self._deliver_local()
 
     def add(self, new_participant: AgentBase | Sequence[AgentBase]) -> None:
@@ -80,8 +124,7 @@ class MsgHubManager:
             self._check_new(agent)
             if self.env is not None:
                 self._check_env(agent)
-                call(self.env, "register_roles", [agent.name])
-                agent._hubs.append(self)
+                self._join([agent])
             self.participants.append(agent)
 
     def delete(self, participant: AgentBase | Sequence[AgentBase]) -> None:
@@ -91,6 +134,7 @@ class MsgHubManager:
                 raise ConfigError(f"agent {agent.name!r} is not a participant of this msghub", agent=agent.name)
         if self.env is not None:
             self._hand_out(agents)  # what was said to it while it was in the hub
+            self._part(agents)
         for agent in agents:
             self.participants = [a for a in self.participants if a is not agent]
             if self.env is not None:
@@ -100,9 +144,7 @@ class MsgHubManager:
     def speak(self, agent: AgentBase, x: Any = None) -> Msg:
         """``agent(x)`` inside the hub: its reply goes to the other participants."""
         env = self._env()
-        others = tuple(a.name for a in self.participants if a is not agent)
-        # alone in the hub, the reply is still logged (addressed to itself: nobody receives it)
-        route = HubRoute(env, agent.name, others or (agent.name,))
+        route = HubRoute(env, agent.name, self._send_to(agent.name))
         if agent.is_distributed:
             reply = agent.hub_turn_async(route, x, after=[] if self._tail is None else [self._tail])  # type: ignore[attr-defined]
             self._tail = reply.ref
@@ -111,6 +153,13 @@ class MsgHubManager:
         reply = agent._hub_turn(route, x)
         self._deliver_local()
         return reply
+
+    def _send_to(self, sender: str) -> str | tuple[str, ...]:
+        if self._owns_env:
+            return DEFAULT_SEND_TO  # the enabled roles are the participants; never the sender itself
+        others = tuple(a.name for a in self.participants if a.name != sender)
+        # alone in the hub, a reply is still logged (addressed to its sender: nobody receives it)
+        return others or (sender,)
 
     # --- delivery ---------------------------------------------------------------------------------
     def _hand_out(self, agents: Sequence[AgentBase]) -> None:

@@ -3,7 +3,7 @@
 ``init(model_configs=None, project=None, name=None, logger_level="INFO")`` loads the model configs
 (replacing those of an earlier ``init``) and shows the chat log (``msagent.chat``: every agent's
 ``speak``) on the console at ``logger_level``. The session keeps the Environments its hubs run on
-(one in this process, one actor when hubs have distributed participants) and the actors its
+(in this process, or actors when hubs have distributed participants) and the actors its
 distributed agents live in; ``shutdown()`` stops them. ``transcript()`` is what went through the
 hubs, oldest first.
 """
@@ -34,28 +34,36 @@ class Session:
         safe = re.sub(r"[^A-Za-z0-9_.\-]", "_", self.name)[:40] or "agentscope"
         self.prefix = f"{safe}-{uuid.uuid4().hex[:8]}"
         self._lock = threading.Lock()
-        self._local_env: Environment | None = None
-        self._remote_env: Any = None
+        self._envs: list[tuple[bool, Any]] = []  # (remote, env): every hub Environment made, for the transcript
+        self._free: dict[bool, list[Any]] = {False: [], True: []}
         self._actors: list[Any] = []
 
-    def hub_env(self, remote: bool) -> Any:
-        """The Environment hubs run on when none is given: an actor when ``remote``."""
+    def lease_hub_env(self, remote: bool) -> Any:
+        """An Environment for a hub that brings none (an actor when ``remote``), free of other open
+        hubs: the hub is its only traffic, so the hub broadcasts to 'all' of its enabled roles.
+        Environments are reused by later hubs (an actor starts once), their logs kept whole."""
         with self._lock:
-            if not remote:
-                if self._local_env is None:
-                    self._local_env = Environment(name=self.prefix, history_limit=HISTORY_LIMIT)
-                return self._local_env
-            if self._remote_env is None:
-                self._remote_env = create_component(
-                    Environment, "hub-env", remote=True, prefix_name=self.prefix, force_new=True,
+            if self._free[remote]:
+                return self._free[remote].pop()
+            name = f"hub-env-{len(self._envs)}"
+            if remote:
+                env = create_component(
+                    Environment, name, remote=True, prefix_name=self.prefix, force_new=True,
                     instance_id=uuid.uuid4().hex, history_limit=HISTORY_LIMIT,
                 )  # fmt: skip
-                self._actors.append(self._remote_env)
-            return self._remote_env
+                self._actors.append(env)
+            else:
+                env = Environment(name=f"{self.prefix}-{name}", history_limit=HISTORY_LIMIT)
+            self._envs.append((remote, env))
+            return env
+
+    def release_hub_env(self, env: Any, remote: bool) -> None:
+        with self._lock:
+            self._free[remote].append(env)
 
     def envs(self) -> list[Any]:
         with self._lock:
-            return [e for e in (self._local_env, self._remote_env) if e is not None]
+            return [env for _, env in self._envs]
 
     def track(self, actor: Any) -> None:
         with self._lock:
@@ -64,7 +72,8 @@ class Session:
     def close(self) -> None:
         with self._lock:
             actors, self._actors = self._actors, []
-            local, self._local_env, self._remote_env = self._local_env, None, None
+            local = [env for remote, env in self._envs if not remote]
+            self._envs, self._free = [], {False: [], True: []}
         if actors:
             import ray
 
@@ -73,8 +82,8 @@ class Session:
                     ray.kill(actor, no_restart=True)
                 except Exception as e:  # already gone: nothing to stop
                     log.debug("stopping %s: %s", actor, e)
-        if local is not None:
-            local.close()
+        for env in local:
+            env.close()
 
 
 _lock = threading.Lock()

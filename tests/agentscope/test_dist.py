@@ -138,6 +138,11 @@ def test_errors_surface_where_the_value_is_read(eight: list[DistributedAgent]) -
         _ = third(ask("hi")).content
     assert third(ask("hi again")).content == "echo[user: hi again]"  # raised once
     assert first(ask("fine")).content == "echo[user: fine]"
+    listener = DialogAgent("listener", model_config_name="echo")  # a local agent: the same, once
+    listener.observe(bad)
+    with pytest.raises(ModelError, match="refuses FAIL"):
+        listener(ask("hi"))
+    assert listener(ask("hi")).content == "echo[user: hi]"
 
 
 def test_a_dead_actor_gives_a_typed_error_not_a_hang(eight: list[DistributedAgent]) -> None:
@@ -213,6 +218,6 @@ def test_a_shared_server_hosts_many_agents_and_mixed_hubs(shared: Any) -> None:
         players[2](Msg("user", threading.Lock()))  # cannot be sent: refused here, and no turn is lost
     assert players[2](ask("after that")).content == "echo[user: after that]"
     with pytest.raises(ConfigError, match="cannot reach this msghub's Environment"), msghub(
-        [players[0]], env=session.current().hub_env(remote=False)
+        [players[0]], env=Environment(name="in-this-process", durable=False)
     ):
         pass

@@ -89,5 +89,24 @@ def test_a_lone_participant_is_logged_and_heard_by_none(as_session) -> None:
     with msghub([solo]):
         solo()
     rows = msagent.agentscope.transcript()
-    assert [(r["from"], r["send_to"]) for r in rows] == [("solo", ["solo"])]
+    assert [(r["from"], r["send_to"]) for r in rows] == [("solo", "all")]
     assert rows[0]["msg"]["content"] == "echo[You are solo.]"
+
+
+def test_consecutive_hubs_share_one_environment_and_reach_only_their_participants(as_session) -> None:
+    a, b, c = _agents("a", "b", "c")
+    with msghub([a, b, c]):
+        a()
+    with msghub([b, c]):  # the same Environment again: a's role is disabled now
+        b()
+    with msghub([a, c]):
+        c()
+    assert len(msagent.agentscope.session.current().envs()) == 1
+    assert [m.name for m in a.memory.get_memory()] == ["a", "c"]
+    assert [m.name for m in b.memory.get_memory()] == ["a", "b"]
+    assert [m.name for m in c.memory.get_memory()] == ["a", "b", "c"]
+    with msghub([a]), msghub([b, c]) as inner:  # open at once: each its own Environment
+        assert inner.env is not None
+        c()
+    assert len(msagent.agentscope.session.current().envs()) == 2
+    assert [m.name for m in b.memory.get_memory()][-1] == "c" and a.memory.get_memory()[-1].name == "c"

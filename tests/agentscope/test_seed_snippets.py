@@ -210,13 +210,13 @@ def test_msghub_with_broadcast_add_and_delete(seed_dir: Path) -> None:
     assert heard["agent2"][3].startswith("agent3: echo[")
     assert heard["agent3"][:3] == [first, second, "Host: 欢迎加入群组对话！"]
     assert heard["agent4"] == [heard["agent3"][3]]  # joined after the broadcast: hears only agent3
-    # the hub's traffic is in the session's Environment log, addressed as the hub routed it
+    # the hub's traffic is in the log of the Environment it ran on (its own: addressed to 'all')
     rows = msagent.agentscope.transcript()
-    assert [(r["from"], r["send_to"]) for r in rows] == [
-        ("agent1", ["agent2", "agent3"]),
-        ("agent2", ["agent1", "agent3"]),
-        ("Host", ["agent1", "agent2", "agent3"]),
-        ("agent3", ["agent2", "agent4"]),
+    assert [(r["from"], r["send_to"], r["msg"]["name"]) for r in rows] == [
+        ("agent1", "all", "agent1"),
+        ("agent2", "all", "agent2"),
+        ("Host", "all", "Host"),
+        ("agent3", "all", "agent3"),
     ]
 
 

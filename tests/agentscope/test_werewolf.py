@@ -56,29 +56,34 @@ def werewolf_server() -> Iterator[FakeOpenAIServer]:
         yield server
 
 
-def play(server: FakeOpenAIServer, dist: bool) -> tuple[GameResult, list[tuple[Any, ...]]]:
+def play(server: FakeOpenAIServer, dist: bool) -> tuple[GameResult, list[tuple[Any, ...]], dict[str, list[str]]]:
+    """One game: its result, the hubs' transcript and what each player heard."""
     config = {"config_name": "ww", "model_type": "openai", "model_name": "werewolf-fake",
               "client_args": {"base_url": server.base_url}}  # fmt: skip
     msagent.init(model_configs=config, name="werewolf")
     try:
         roles = deal_roles(player_names(6), seed=0)
-        result = Game(make_players(roles, "ww", dist=dist), roles).play()
+        players = make_players(roles, "ww", dist=dist)
+        result = Game(players, roles).play()
         rows = [(r["from"], r["send_to"], r["content"]) for r in session.transcript()]
+        heard = {p.name: [m.to_str() for m in p.memory.get_memory()] for p in players}
     finally:
         session.shutdown()
-    return result, rows
+    return result, rows, heard
 
 
 def test_a_local_game(werewolf_server: FakeOpenAIServer) -> None:
-    result, rows = play(werewolf_server, dist=False)
+    result, rows, heard = play(werewolf_server, dist=False)
     assert result.winner in ("werewolves", "villagers") and 1 <= result.days <= 6
     events = "\n".join(result.events)
     for phase in ("Night falls.", "Werewolves, vote", "Witch, tonight", "Seer, which player", "Day 1.",
                   "Everyone, vote", "Game over"):  # fmt: skip
         assert phase in events, phase
     wolves = [p for p, r in result.roles.items() if r == WEREWOLF]
-    night_talk = [r for r in rows if r[0] in wolves and r[1] != sorted(set(result.roles) - {r[0]})]
-    assert night_talk and all(set(to) <= set(wolves) for _, to, _ in night_talk[:2])  # wolves talk among wolves
+    night_talk = [f"{who}: {text}" for who, _, text in rows if text.startswith("Let us eliminate")]
+    assert night_talk and all(line in heard[wolves[0]] + heard[wolves[1]] for line in night_talk)
+    for player, role in result.roles.items():  # only werewolves hear the night's talk
+        assert role == WEREWOLF or not set(night_talk) & set(heard[player]), player
     voted_out = re.findall(r"Moderator: (Player\d+) was voted out", events)
     assert voted_out and all(p not in result.alive for p in voted_out)
     assert winner(result.roles, result.alive) == result.winner
@@ -86,10 +91,11 @@ def test_a_local_game(werewolf_server: FakeOpenAIServer) -> None:
 
 @pytest.mark.ray
 def test_every_player_distributed_plays_the_same_game(ray_cluster: None, werewolf_server: FakeOpenAIServer) -> None:
-    local_result, local_rows = play(werewolf_server, dist=False)
-    dist_result, dist_rows = play(werewolf_server, dist=True)
+    local_result, local_rows, local_heard = play(werewolf_server, dist=False)
+    dist_result, dist_rows, dist_heard = play(werewolf_server, dist=True)
     assert dist_result.events == local_result.events
     assert dist_rows == local_rows and len(dist_rows) > 20
+    assert dist_heard == local_heard
 
 
 @pytest.mark.slow

@@ -41,8 +41,14 @@ class TemporaryMemory:
                 return list(self._items)
             items: list[Msg] = []
             seen: set[str] = set()
-            for msg in self._items:
-                plain = msg.resolved() if isinstance(msg, PlaceholderMsg) else msg
+            for i, msg in enumerate(self._items):
+                try:
+                    plain = msg.resolved() if isinstance(msg, PlaceholderMsg) else msg
+                except Exception:
+                    # a reply that failed: its error is raised here once, then it is forgotten
+                    # (as a distributed agent's failed observe is raised by its next call once)
+                    del self._items[i]
+                    raise
                 if plain["id"] not in seen:
                     seen.add(plain["id"])
                     items.append(plain)
