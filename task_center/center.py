@@ -151,12 +151,14 @@ class TaskCenter:
 
     def _restore_agents(self) -> None:
         """A restarted center: its agents (actor handles) and watchers from disk, handed the env again."""
-        agents = dict(self._store.get("agents", {}))
+        agents = {r: a for r, a in dict(self._store.get("agents", {})).items() if a is not None}
         self._watchers = set(self._store.get("watchers", []))
+        self._agents.update(agents)
+        self._hand_env(agents)
+
+    def _hand_env(self, agents: dict[str, Any]) -> None:
+        """Give restored agents the environment again (the one this center has now)."""
         for role, agent in agents.items():
-            if agent is None:
-                continue
-            self._agents[role] = agent
             try:
                 call(agent, "set_env", self.env, self._env_name)
             except Exception as e:  # noqa: BLE001  a dead agent is found out at its next step
@@ -472,9 +474,11 @@ class TaskCenter:
             self._rounds.end(record)
         return len(roles)
 
-    def _read_round(self, roles: list[str], until: int | None = None) -> tuple[int, dict[str, Any]]:
+    def _read_round(self, roles: list[str], until: Any = None) -> tuple[Any, dict[str, Any]]:
+        # the boundary is the Environment's to define (a sharded one may answer with a vector):
+        # it is only handed back, to the agents and to read_round when a round is finished later
         until_seq, mail = call(self.env, "read_round", roles, until)
-        return int(until_seq), mail
+        return until_seq, mail
 
     def _run_round(
         self, record: RoundRecord, roles: list[str], mail: dict[str, Any], user_response: Any

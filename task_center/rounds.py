@@ -18,7 +18,7 @@ from msagent.runtime.state import StateStore
 class RoundRecord:
     number: int
     roles: list[str]
-    until: int
+    until: Any  # the Environment's mail boundary, handed back as it came
     step_ids: dict[str, str]
     send_to: Any = "all"
     kwargs: dict[str, Any] = field(default_factory=dict)
@@ -33,7 +33,7 @@ class RoundBook:
         self.lost: dict[str, str] = dict(store.get("lost", {}))
         self.last_roles: list[str] = list(store.get("last_roles", []))
 
-    def begin(self, roles: list[str], until: int, send_to: Any, kwargs: dict[str, Any]) -> RoundRecord:
+    def begin(self, roles: list[str], until: Any, send_to: Any, kwargs: dict[str, Any]) -> RoundRecord:
         number = self.done + 1
         ids = {r: f"{self._key}/r{number}/{r}" for r in roles}
         record = RoundRecord(number, list(roles), until, ids, send_to, _plain(kwargs))

@@ -21,6 +21,7 @@ O(recipients) for addressed mail (the base class scans every role per message).
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -48,6 +49,7 @@ from msagent.schemas import Message
 from task_center.center import ENV_NAME, TaskCenter
 
 _FLUSH_S = 0.02
+log = logging.getLogger(__name__)
 HISTORY_TURNS = 200
 
 
@@ -396,13 +398,22 @@ class PoolTaskCenter(TaskCenter):
         self._save_agents()
         return roles
 
-    def _read_round(self, roles: list[str], until: int | None = None) -> tuple[int, dict[str, Any]]:
+    def _hand_env(self, agents: dict[str, Any]) -> None:
+        pools = {a.pool for a in agents.values() if isinstance(a, PooledAgent)}
+        for pool in pools:  # one call per pool, not one per pooled agent
+            try:
+                call(pool, "set_env", self.env, self._env_name)
+            except Exception as e:  # noqa: BLE001  a dead pool is found out at its next step
+                log.warning("pool task center: could not hand the environment to a pool again: %s", e)
+        super()._hand_env({r: a for r, a in agents.items() if not isinstance(a, PooledAgent)})
+
+    def _read_round(self, roles: list[str], until: Any = None) -> tuple[Any, dict[str, Any]]:
         # agents of their own get their mail with the round's start (as in TaskCenter); pools
         # read theirs in one call each
         standalone = [r for r in roles if not isinstance(self._agent(r), PooledAgent)]
         if standalone:
-            return super()._read_round(standalone, until)  # type: ignore[no-any-return]
-        return (int(call(self.env, "last_seq")) if until is None else until), {}
+            return super()._read_round(standalone, until)
+        return (call(self.env, "last_seq") if until is None else until), {}
 
     def _round_streams(self, roles: list[str], per_role: dict[str, dict[str, Any]]) -> list[Stream]:
         streams: list[Stream] = []
