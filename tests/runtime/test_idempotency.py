@@ -170,3 +170,29 @@ def test_seed_names_one_allowed_role_as_a_string_and_memory_history():
     memory.update_history(Message(role="user", content="hi"))
     memory.update_history([{"role": "assistant", "content": "hello"}])
     assert [(m.role, m.content) for m in memory.get_history()] == [("user", "hi"), ("assistant", "hello")]
+
+
+def test_a_model_emitting_broken_characters_does_not_poison_later_steps():
+    from msagent.llm import FunctionModel, ScriptedTurn
+    from msagent.runtime.testing_agents import EchoAgent
+    from task_center import TaskCenter
+
+    # a lone surrogate (replaced) and a surrogate pair (made the character it stands for)
+    model = FunctionModel(lambda m, t: ScriptedTurn(text="bad \ud800 pair \ud83d\ude00 end"))
+    agent = EchoAgent(name="a", llm=model)
+    tc = TaskCenter(durable=False)
+    tc.add_agents([agent, EchoAgent(name="b", llm=FunctionModel(lambda m, t: "ok"))])
+    for _ in range(3):
+        frames = list(tc.step(task="go", allowed_roles=["a"]))
+        streamed = "".join(f.split(": ", 1)[1] for f in frames)
+        assert streamed == "bad \ufffd pair \U0001f600 end"
+    published = [m.content for m in tc.env.extract_all_history_message(None) if m.sent_from == "a"]
+    assert published == ["bad \ufffd pair \U0001f600 end"] * 3
+
+
+def test_text_repair_holds_back_half_a_pair():
+    from msagent.agents.env_mixin import TextRepair
+
+    repair = TextRepair()
+    pieces = [repair.feed(c) for c in ["x\ud83d", "\ude00y", "\ud83d"]] + [repair.flush()]
+    assert pieces == ["x", "\U0001f600y", "", "\ufffd"]

@@ -42,6 +42,8 @@ def _base() -> dict:
         (lambda d: d["agents"][0].update(colour="red"), "agents.0.colour"),
         (lambda d: d["task"].update(send_to=[]), "task.send_to"),
         (lambda d: d.update(policy="loudest"), "policy.name"),
+        (lambda d: d["agents"][0].update(actor_options={"name": "x"}), "agents.0.actor_options"),
+        (lambda d: d.update(actor_options={"scheduling_strategy": "NEAREST"}), "actor_options"),
     ],
 )
 def test_invalid_scenarios_name_the_field(change, field) -> None:
