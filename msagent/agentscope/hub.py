@@ -29,7 +29,7 @@ from msagent.agentscope.route import HubRoute
 from msagent.agentscope.session import current
 from msagent.errors import ConfigError, DuplicateRoleError
 from msagent.message import Msg, from_message, iter_msgs, to_message
-from msagent.runtime.calls import call, is_actor
+from msagent.runtime.calls import call, call_async, is_actor
 from msagent.schemas import DEFAULT_SEND_TO
 
 
@@ -95,15 +95,10 @@ class MsgHubManager:
         self._set_enabled([a.name for a in agents], False)
 
     def _set_enabled(self, names: Sequence[str], enabled: bool) -> None:
-        if not self._owns_env or not names:
-            return
-        if is_actor(self.env):
-            import ray
-
-            ray.get([self.env.set_role_enabled.remote(n, enabled) for n in names])  # sent together
-        else:
-            for name in names:
-                self.env.set_role_enabled(name, enabled)
+        if self._owns_env:
+            pending = [call_async(self.env, "set_role_enabled", n, enabled) for n in names]  # sent together
+            for result in pending:
+                result.result()
 
     # --- what AgentScope users call ---------------------------------------------------------------
     def broadcast(self, msg: Any) -> None:
@@ -192,12 +187,12 @@ class MsgHubManager:
         if self._tail is None:
             return
         tail, self._tail = self._tail, None
-        if raise_errors:
+        try:
             fetch(tail, "a hub participant")
-        else:
-            import ray
-
-            ray.wait([tail], num_returns=1)
+        except Exception:
+            if raise_errors:
+                raise
+            # only its end was awaited: the failure is raised where that reply is read
 
     # --- checks -----------------------------------------------------------------------------------
     def _env(self) -> Any:
