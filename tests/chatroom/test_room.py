@@ -190,9 +190,17 @@ def test_on_ray_a_room_is_one_actor_and_a_spare_is_kept_warm(ray_cluster: None) 
         assert said(room)[-2:] == ["Ines", "Rook"] or "Rook" in said(room)
         host = room.host
         assert host is not None and ray.get(host.ready.remote())
+        lines = list(room.transcript)
         room.close()
         assert _dies(host), "closing the room kills its actor"
         assert not cluster.started_here
+        # a saved conversation reopened in a new room actor, then continued
+        again = RemoteRoom(lighthouse(), "Ines", openai_llm(server.base_url), cluster, options=RoomOptions(max_rounds=1))
+        run(again.resume(lines, lighthouse().topic))
+        assert again.phase == "your_turn" and again.transcript[: len(lines)] == lines
+        run(again.user_says("@Tomas is the radio back?"))
+        assert said(again)[-2:] == ["Ines", "Tomas"]
+        again.close()
     finally:
         cluster.shutdown()
         server.stop()
