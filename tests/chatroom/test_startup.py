@@ -11,7 +11,7 @@ import pytest
 
 from tests.chatroom.startup import measure_startup
 
-pytestmark = [pytest.mark.browser, pytest.mark.local_model, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.local_model, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def test_default_room_first_token_after_start(chromium: Any, tmp_path: Path, artifacts: Path) -> None:
