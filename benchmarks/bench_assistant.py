@@ -1,16 +1,27 @@
-"""/v1/chat/completions through Ray Serve vs a direct call to the fake model server and vs a bare
-Serve no-op deployment, for each Serve ingress set-up, at 1, 8 and 64 concurrent, streaming or not.
+"""/v1/chat/completions through Ray Serve vs the fake model server itself, a plain OpenAI-compatible
+gateway in front of it, and a bare Serve no-op deployment: per Serve set-up, at 1, 8 and 64
+concurrent, streaming or not. One table, taken in one run.
 
-    python benchmarks/bench_assistant.py            # all ingress modes (~2-3 min), one table
-    python benchmarks/bench_assistant.py --modes haproxy --quick
-    python benchmarks/bench_assistant.py --modes haproxy --profile /tmp/assistant.txt   # + py-spy
+    python benchmarks/bench_assistant.py                         # one-cluster and haproxy (~3 min)
+    python benchmarks/bench_assistant.py --modes one-cluster --quick
+    python benchmarks/bench_assistant.py --baseline 7257fb1^     # + that revision's assistant, same cluster
+    python benchmarks/bench_assistant.py --modes one-cluster --profile /tmp/a.txt   # + py-spy of the replica
 
-The load client is aiohttp: httpx's client needed ~0.5 ms of CPU per request and saturated its
-core at 64 concurrent, so the 64 rows measured the client (``--client httpx`` gives the old one).
+Set-ups (each in a fresh process with its own local Ray cluster: Serve reads them when it starts):
+- ``one-cluster``: what ``msagent serve all`` runs: the assistant and the tool manager in one Serve,
+  the private HAProxy ingress of ``deploy/serve_env.py``.
+- ``haproxy``: the assistant alone with HAProxy and the throughput settings only.
+- ``proxy``: Serve's default Python proxy.
 
-"overhead" = assistant p50 - bare Serve p50 - direct p50: what our app adds on top of Serve's own
-hop and the model call (the goal is <= 3 ms). Each ingress mode runs in a fresh process with its
-own local Ray cluster, because Serve reads these settings when it starts.
+Rows: ``direct`` (the fake back end), ``gateway`` (a minimal pass-through proxy: aiohttp server and
+client, one process, the floor for a Python gateway), ``bare`` (a Serve no-op), ``assistant``.
+Besides latency and req/s (which on a shared 2-core machine say as much about the neighbours as
+about us), each row has the **server CPU per request**: the CPU time the serving processes used
+(the fake back end, the gateway, HAProxy and its Serve manager, the replica), divided by the
+requests served. That is what bounds req/s when the cores are full, and it does not depend on
+what else runs. "req/s per core" is 1000 / that.
+
+The load client is aiohttp (httpx's client needed ~0.5 ms of CPU per request and saturated its core).
 """
 
 from __future__ import annotations
@@ -21,30 +32,30 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from deploy.serve_env import FAST_SERVE_ENV  # noqa: E402
+from fastapi import FastAPI, Request  # noqa: E402
+from fastapi.responses import JSONResponse, StreamingResponse  # noqa: E402
+
 from msagent.ports import free_port  # noqa: E402
 
-MODES: dict[str, dict[str, str]] = {
-    "proxy": {},  # Serve's default Python HTTP proxy
-    "throughput": {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"},
-    "haproxy": FAST_SERVE_ENV,  # what `msagent serve assistant` uses
-}
+FAST = {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1", "RAY_SERVE_ENABLE_HA_PROXY": "1"}
+MODES = ("one-cluster", "haproxy", "proxy")
 CONCURRENCY = (1, 8, 64)
+TARGETS = ("direct", "gateway", "bare", "assistant")
+BASELINE_ENV = "MSAGENT_BENCH_BASELINE"  # a checkout of another revision: its assistant runs beside ours
 TOOLS = [
     {
         "type": "function",
@@ -55,7 +66,7 @@ TOOLS = [
         },
     }
 ]
-
+CLK = os.sysconf("SC_CLK_TCK")
 
 
 def _fake_server(port: int) -> None:
@@ -102,6 +113,38 @@ def _fake_server(port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
 
 
+def _gateway(port: int, upstream: str) -> None:
+    """A plain OpenAI-compatible gateway: every request passed on as it came, the answer passed back
+    (status, content type, body or stream). What a minimal Python proxy costs, nothing more."""
+    from aiohttp import ClientSession, TCPConnector, web
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        session: ClientSession = request.app["session"]
+        body = await request.read()
+        headers = {"Content-Type": "application/json", "Authorization": request.headers.get("Authorization", "Bearer x")}
+        async with session.post(f"{upstream}{request.path_qs}", data=body, headers=headers) as up:
+            if up.content_type != "text/event-stream":
+                return web.Response(body=await up.read(), status=up.status, content_type=up.content_type)
+            out = web.StreamResponse(status=up.status, headers={"Content-Type": "text/event-stream"})
+            await out.prepare(request)
+            async for chunk in up.content.iter_any():
+                await out.write(chunk)
+            await out.write_eof()
+            return out
+
+    async def start(app: web.Application) -> None:
+        app["session"] = ClientSession(connector=TCPConnector(limit=256))
+
+    async def stop(app: web.Application) -> None:
+        await app["session"].close()
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", handle)
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
 def _noop_app() -> Any:
     """The bare deployment: the same route, a fixed answer, no model and no validation."""
     app = FastAPI()
@@ -126,16 +169,15 @@ def _noop_app() -> Any:
     return app
 
 
-async def _load(url: str, stream: bool, concurrency: int, budget_s: float, n_max: int, client: str = "aiohttp") -> dict[str, float]:
-    payload = {"model": "fake", "messages": [{"role": "user", "content": "海淀区天气"}], "tools": TOOLS, "stream": stream}
-    if client == "httpx":
-        return await _load_httpx(url, payload, concurrency, budget_s, n_max)
+# --- load ----------------------------------------------------------------------------------------
+async def _load(url: str, stream: bool, concurrency: int, budget_s: float, n_max: int) -> dict[str, Any]:
     import aiohttp
 
+    payload = {"model": "fake", "messages": [{"role": "user", "content": "海淀区天气"}], "tools": TOOLS, "stream": stream}
     data = json.dumps(payload).encode()
     headers = {"Content-Type": "application/json"}
     connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
 
         async def one() -> int:
             async with session.post(url, data=data, headers=headers) as r:
@@ -149,28 +191,9 @@ async def _load(url: str, stream: bool, concurrency: int, budget_s: float, n_max
         return await _drive(one, url, stream, concurrency, budget_s, n_max)
 
 
-async def _load_httpx(url: str, payload: dict[str, Any], concurrency: int, budget_s: float, n_max: int) -> dict[str, float]:
-    """The first version's client (httpx), for comparison with tables taken with it."""
-    import httpx
-
-    stream = payload["stream"]
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-
-        async def one() -> int:
-            if stream:
-                async with client.stream("POST", url, json=payload) as r:
-                    async for _chunk in r.aiter_raw():
-                        pass
-                    return r.status_code
-            return (await client.post(url, json=payload)).status_code
-
-        return await _drive(one, url, stream, concurrency, budget_s, n_max)
-
-
 async def _drive(
     one: Callable[[], Awaitable[int]], url: str, stream: bool, concurrency: int, budget_s: float, n_max: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """``concurrency`` workers call ``one`` (a request, returning its status) until ``n_max``
     requests or ``budget_s`` seconds, after a warm-up of connections and first-call costs."""
     for _ in range(min(concurrency, 8)):
@@ -195,10 +218,7 @@ async def _drive(
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return _stats(latencies, time.perf_counter() - start, errors)
-
-
-def _stats(latencies: list[float], elapsed: float, errors: int) -> dict[str, float]:
+    elapsed = time.perf_counter() - start
     latencies.sort()
     return {
         "p50": statistics.median(latencies) * 1000,
@@ -209,17 +229,67 @@ def _stats(latencies: list[float], elapsed: float, errors: int) -> dict[str, flo
     }
 
 
-def _replica_pid(deployment: str) -> int:
-    """The process of a Serve replica (its title is ``ray::ServeReplica:<app>:<deployment>``)."""
+# --- processes and their CPU ----------------------------------------------------------------------
+def _processes() -> dict[int, str]:
+    """This process's descendants: pid -> command line."""
+    children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    children.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    out: dict[int, str] = {}
+    todo = list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
         try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                if f.read().startswith(f"ray::ServeReplica:{deployment}:".encode()):
-                    return int(entry)
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                out[pid] = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
+            pass
+        todo += children.get(pid, [])
+    return out
+
+
+def _cpu_s(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, IndexError, ValueError):
             continue
+    return total / CLK
+
+
+def _serving_pids(deployment: str) -> list[int]:
+    """The processes a request to ``deployment`` passes through: the ingress (HAProxy and its Serve
+    manager, or the Python proxy) and the deployment's replicas."""
+    found = []
+    for pid, cmd in _processes().items():
+        if cmd.startswith((f"ray::ServeReplica:{deployment}:", "ray::HAProxyManager", "ray::ProxyActor")) or (
+            " -f " in cmd and "haproxy" in cmd.split(" ", 1)[0]
+        ):
+            found.append(pid)
+    return found
+
+
+def _relays(url: str) -> bool:
+    """Whether the assistant at ``url`` relays the back end's answer as given (this revision does;
+    the last stop's rebuilt it, with an id of its own): tells which code a replica runs."""
+    import httpx
+
+    body = {"model": "fake", "messages": [{"role": "user", "content": "hi"}]}
+    return httpx.post(url, json=body, timeout=30).json()["id"] == "chatcmpl-fake"  # type: ignore[no-any-return]
+
+
+def _replica_pid(deployment: str) -> int:
+    for pid, cmd in _processes().items():
+        if cmd.startswith(f"ray::ServeReplica:{deployment}:"):
+            return pid
     raise RuntimeError(f"no replica process for {deployment!r}")
 
 
@@ -235,7 +305,6 @@ def _py_spy_summary(raw_path: str, out_path: str, top: int = 60) -> None:
             stack, _, count = line.rstrip().rpartition(" ")
             n = int(count)
             total += n
-            # "func (path:line)" -> "func (path)": one entry per function
             frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
             own[frames[-1]] += n
             for frame in set(frames):
@@ -249,36 +318,81 @@ def _py_spy_summary(raw_path: str, out_path: str, top: int = 60) -> None:
             f.write(f"{100 * n / max(total, 1):5.1f}%  {frame}\n")
 
 
-def run_mode(mode: str, quick: bool, client: str = "aiohttp", profile: str | None = None) -> dict[str, Any]:
-    """In this (fresh) process: Ray, Serve, the fake server, both deployments, then the load."""
+def _deploy(mode: str, fake_url: str) -> None:
+    """The assistant (and for one-cluster the tool manager beside it, as `msagent serve all`); with a
+    baseline checkout, that revision's assistant too, in the same cluster: its replica imports the
+    checkout's code (PYTHONPATH), so both answer under the same load and the same ingress."""
+    from ray import serve
+
+    from deploy.assistant.serve_app import assistant_app
+
+    config = {"model_server": "openai", "api_base": fake_url, "api_key": "sk-bench", "max_retries": 0}
+    serve.run(assistant_app(config), name="assistant", route_prefix="/assistant")
+    baseline = os.environ.get(BASELINE_ENV)
+    if baseline:
+        options = {"ray_actor_options": {"num_cpus": 0, "runtime_env": {"env_vars": {"PYTHONPATH": baseline}}}}
+        serve.run(assistant_app(config, **options), name="baseline", route_prefix="/baseline")
+    if mode == "one-cluster":
+        from deploy.tool_manager.config import ManagerConfig
+        from deploy.tool_manager.serve_app import tool_manager_app
+
+        manager = ManagerConfig(manager_id=f"bench{os.getpid()}", pool_size=0, token="bench-token")
+        serve.run(tool_manager_app(manager), name="tool_manager", route_prefix="/tool_manager")
+
+
+def _merge(results: dict[str, Any], key: str, row: dict[str, Any]) -> None:
+    """Rows of several rounds: sums of requests and CPU, the median round's latency and rate."""
+    rounds = results.setdefault(key, {"rounds": []})["rounds"]
+    rounds.append(row)
+    merged = results[key]
+    served, cpu = sum(r["served"] for r in rounds), sum(r["cpu_s"] for r in rounds)
+    middle = sorted(rounds, key=lambda r: r["rps"])[len(rounds) // 2]
+    merged.update({k: middle[k] for k in ("p50", "p99", "rps")})
+    merged.update({"n": sum(r["n"] for r in rounds), "errors": sum(r["errors"] for r in rounds),
+                   "cpu_ms": cpu * 1000 / max(served, 1),
+                   "client_cpu_ms": sum(r["client_s"] for r in rounds) * 1000 / max(sum(r["n"] for r in rounds), 1)})
+
+
+def run_mode(mode: str, quick: bool, profile: str | None = None, rounds: int = 1) -> dict[str, Any]:
+    """In this (fresh) process: Ray, Serve, the fake server, the gateway, the deployments, the load."""
     import ray
     from ray import serve
 
-    from deploy.assistant.config import AssistantConfig
-    from deploy.assistant.serve_app import assistant_app
-
-    fake_port = free_port()
-    fake = multiprocessing.get_context("spawn").Process(target=_fake_server, args=(fake_port,), daemon=True)
+    spawn = multiprocessing.get_context("spawn")
+    fake_port, gateway_port = free_port(), free_port()
+    fake = spawn.Process(target=_fake_server, args=(fake_port,), daemon=True)
     fake.start()
+    gateway = spawn.Process(target=_gateway, args=(gateway_port, f"http://127.0.0.1:{fake_port}"), daemon=True)
+    gateway.start()
     ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     try:
         noop = serve.deployment(serve.ingress(_noop_app)(), name="noop", ray_actor_options={"num_cpus": 0}, max_ongoing_requests=256)
         serve.run(noop.bind(), name="noop", route_prefix="/noop")
-        config = AssistantConfig(model_server="openai", api_base=f"http://127.0.0.1:{fake_port}/v1", api_key="sk-bench", max_retries=0)
-        serve.run(assistant_app(config), name="assistant", route_prefix="/assistant")
+        _deploy(mode, f"http://127.0.0.1:{fake_port}/v1")
         targets = {
             "direct": f"http://127.0.0.1:{fake_port}/v1/chat/completions",
+            "gateway": f"http://127.0.0.1:{gateway_port}/v1/chat/completions",
             "bare": f"http://127.0.0.1:{port}/noop/v1/chat/completions",
             "assistant": f"http://127.0.0.1:{port}/assistant/v1/chat/completions",
         }
+        assert fake.pid is not None and gateway.pid is not None
+        pids = {
+            "direct": [fake.pid],
+            "gateway": [gateway.pid, fake.pid],
+            "bare": _serving_pids("noop"),
+            "assistant": [*_serving_pids("assistant"), fake.pid],
+        }
+        if os.environ.get(BASELINE_ENV):
+            targets["baseline"] = f"http://127.0.0.1:{port}/baseline/v1/chat/completions"
+            pids["baseline"] = [*_serving_pids("baseline"), fake.pid]
+            if _relays(targets["baseline"]) or not _relays(targets["assistant"]):
+                raise RuntimeError("the baseline replica does not run the baseline's code")
         results: dict[str, Any] = {}
         budget = 1.0 if quick else 2.0
         spy = None
         if profile:
-            # samples the assistant replica for the whole run (also while the other targets load:
-            # an idle replica adds no samples)
             raw = f"{profile}.raw"
             cmd = ["py-spy", "record", "--pid", str(_replica_pid("assistant")), "--format", "raw", "-o", raw, "--rate", "250", "--nonblocking"]
             spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -286,8 +400,16 @@ def run_mode(mode: str, quick: bool, client: str = "aiohttp", profile: str | Non
         for stream in (False, True):
             for c in CONCURRENCY:
                 n_max = max(60, c * 12) if quick else max(150, c * 25)
-                for name, url in targets.items():
-                    results[f"{name}|{int(stream)}|{c}"] = asyncio.run(_load(url, stream, c, budget, n_max, client))
+                # at 64 concurrent the targets take turns, `rounds` times: CPU per request is summed over
+                # the rounds, so the neighbours' load falls on every row alike
+                for _ in range(rounds if c == 64 else 1):
+                    for name, url in targets.items():
+                        before, client_before = _cpu_s(pids[name]), time.process_time()
+                        row = asyncio.run(_load(url, stream, c, budget, n_max))
+                        row["cpu_s"] = _cpu_s(pids[name]) - before
+                        row["client_s"] = time.process_time() - client_before
+                        row["served"] = row["n"] + min(c, 8)
+                        _merge(results, f"{name}|{int(stream)}|{c}", row)
         if spy is not None and profile:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
@@ -297,69 +419,128 @@ def run_mode(mode: str, quick: bool, client: str = "aiohttp", profile: str | Non
         serve.shutdown()
         ray.shutdown()
         fake.terminate()
+        gateway.terminate()
+
+
+def _mode_env(mode: str) -> tuple[dict[str, str], Any]:
+    """The environment a mode's child starts Ray with (and what to clean up after it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_SERVE_", "SERVE_"))}
+    if mode == "one-cluster":
+        from deploy.serve_env import ServeEnv
+
+        serve_env = ServeEnv.create()  # exactly what `msagent serve all` starts Ray with
+        env.update(serve_env.env)
+        return env, serve_env
+    if mode == "haproxy":
+        env.update(FAST)
+        env.setdefault("RAY_SERVE_HAPROXY_STATS_PORT", str(free_port()))
+        env.setdefault("RAY_SERVE_HAPROXY_METRICS_PORT", str(free_port()))
+    return env, None
 
 
 def table(all_results: dict[str, dict[str, Any]]) -> str:
     head = (
-        "| ingress | stream | conc | direct p50/p99 ms | bare Serve p50/p99 ms | assistant p50/p99 ms "
-        "| overhead p50 ms | assistant req/s | bare req/s | direct req/s | assistant/bare req/s |"
+        "| set-up | stream | conc | row | p50 / p99 ms | req/s | server CPU ms/req | req/s per core | x direct req/s |"
     )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for mode, res in all_results.items():
+    for setup, res in all_results.items():
         for stream in (0, 1):
             for c in CONCURRENCY:
-                d, b, a = (res[f"{t}|{stream}|{c}"] for t in ("direct", "bare", "assistant"))
-                over = a["p50"] - b["p50"] - d["p50"]
-                errs = sum(x["errors"] for x in (d, b, a))
-                lines.append(
-                    f"| {mode} | {'yes' if stream else 'no'} | {c} | {d['p50']:.2f} / {d['p99']:.2f} "
-                    f"| {b['p50']:.2f} / {b['p99']:.2f} | {a['p50']:.2f} / {a['p99']:.2f} | {over:+.2f} "
-                    f"| {a['rps']:.0f} | {b['rps']:.0f} | {d['rps']:.0f} | {a['rps'] / b['rps']:.2f}"
-                    + (f" ({errs} errors)" if errs else "")
-                    + " |"
-                )
+                direct = res[f"direct|{stream}|{c}"]
+                for name in (*TARGETS, "baseline"):
+                    r = res.get(f"{name}|{stream}|{c}")
+                    if r is None:
+                        continue
+                    per_core = 1000 / r["cpu_ms"] if r["cpu_ms"] > 0 else float("inf")
+                    lines.append(
+                        f"| {setup} | {'yes' if stream else 'no'} | {c} | {name} | {r['p50']:.2f} / {r['p99']:.2f} "
+                        f"| {r['rps']:.0f} | {r['cpu_ms']:.3f} | {per_core:.0f} | {r['rps'] / direct['rps']:.2f}"
+                        + (f" ({r['errors']} errors)" if r["errors"] else "")
+                        + " |"
+                    )
     return "\n".join(lines)
+
+
+def summary(all_results: dict[str, dict[str, Any]], baseline: str | None) -> str:
+    """At 64 concurrent: the assistant against the gateway (and the baseline revision's assistant):
+    req/s, and what bounds req/s on full cores, CPU per request (server side, and with the client's)."""
+    out = ["| set-up | stream | row | req/s | server CPU ms/req | + client CPU ms/req | CPU-bound req/s vs baseline |",
+           "|---|---|---|---|---|---|---|"]
+    for setup, res in all_results.items():
+        for stream in (0, 1):
+            base = res.get(f"baseline|{stream}|64")
+            for name in ("gateway", "baseline", "assistant"):
+                r = res.get(f"{name}|{stream}|64")
+                if r is None:
+                    continue
+                total = r["cpu_ms"] + r["client_cpu_ms"]
+                vs = f"{(base['cpu_ms'] + base['client_cpu_ms']) / total:.2f}x" if base else "-"
+                label = f"baseline ({baseline})" if name == "baseline" else name
+                out.append(f"| {setup} | {'yes' if stream else 'no'} | {label} | {r['rps']:.0f} | {r['cpu_ms']:.3f} "
+                           f"| {total:.3f} | {vs} |")
+    return "\n".join(out)
+
+
+def _worktree(rev: str) -> Path:
+    path = Path(tempfile.mkdtemp(prefix="msagent-bench-"))
+    subprocess.run(["git", "-C", str(Path(__file__).resolve().parents[1]), "worktree", "add", "--detach", str(path), rev],
+                   check=True, capture_output=True)
+    return path
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated of {', '.join(MODES)}")
+    parser.add_argument("--modes", default="one-cluster,haproxy", help=f"comma-separated of {', '.join(MODES)}")
     parser.add_argument("--quick", action="store_true", help="shorter runs (1 s per cell)")
-    parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp", help="the load client (default aiohttp)")
+    parser.add_argument("--rounds", type=int, default=3, help="turns of the targets at 64 concurrent (default 3)")
+    parser.add_argument("--baseline", default=None, metavar="REV",
+                        help="also serve this git revision's assistant in the same cluster (e.g. the last stop's)")
     parser.add_argument(
         "--profile", default=None, metavar="FILE",
-        help="sample the assistant replica with py-spy during the run: FILE gets the top functions, FILE.raw the stacks "
-        "(one mode at a time)",
+        help="sample the assistant replica with py-spy during the run: FILE gets the top functions, FILE.raw the stacks",
     )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print("RESULT " + json.dumps(run_mode(args.child, args.quick, args.client, args.profile)), flush=True)
+        print("RESULT " + json.dumps(run_mode(args.child, args.quick, args.profile, args.rounds)), flush=True)
         return 0
     started = time.perf_counter()
+    tree = _worktree(args.baseline) if args.baseline else None
     all_results: dict[str, dict[str, Any]] = {}
-    for mode in [m for m in args.modes.split(",") if m]:
-        if mode not in MODES:
-            parser.error(f"unknown mode {mode!r}")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_SERVE_")}
-        env.update(MODES[mode])
-        env.setdefault("RAY_SERVE_HAPROXY_STATS_PORT", str(free_port()))
-        env.setdefault("RAY_SERVE_HAPROXY_METRICS_PORT", str(free_port()))
-        cmd = [sys.executable, __file__, "--child", mode, "--client", args.client] + (["--quick"] if args.quick else [])
-        if args.profile:
-            cmd += ["--profile", os.path.abspath(args.profile if len(args.modes.split(",")) == 1 else f"{args.profile}.{mode}")]
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-        line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
-        if line is None:
-            print(f"mode {mode} failed:\n{out.stderr[-3000:]}", file=sys.stderr)
-            continue
-        all_results[mode] = json.loads(line[len("RESULT ") :])
-        print(f"# {mode}: done at {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    modes = [m for m in args.modes.split(",") if m]
+    try:
+        for mode in modes:
+            if mode not in MODES:
+                parser.error(f"unknown set-up {mode!r}")
+            env, serve_env = _mode_env(mode)
+            if tree is not None:
+                env[BASELINE_ENV] = str(tree)
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--rounds", str(args.rounds)]
+            cmd += ["--quick"] if args.quick else []
+            if args.profile:
+                cmd += ["--profile", os.path.abspath(f"{args.profile}.{mode}" if len(modes) > 1 else args.profile)]
+            try:
+                # from a neutral folder: Ray puts the driver's folder first on its workers' sys.path,
+                # which would hide the baseline checkout from the baseline's replica
+                out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800, cwd=tempfile.gettempdir())
+            finally:
+                if serve_env is not None:
+                    serve_env.remove()
+            line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
+            if line is None:
+                print(f"set-up {mode} failed:\n{out.stderr[-3000:]}", file=sys.stderr)
+                continue
+            all_results[mode] = json.loads(line[len("RESULT "):])
+            print(f"# {mode}: done at {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    finally:
+        if tree is not None:
+            subprocess.run(["git", "-C", str(Path(__file__).resolve().parents[1]), "worktree", "remove", "--force", str(tree)],
+                           capture_output=True)
+            shutil.rmtree(tree, ignore_errors=True)
     print(table(all_results))
-    print(
-        f"\n(total {time.perf_counter() - started:.0f} s; client {args.client}; "
-        "overhead = assistant p50 - bare Serve p50 - direct p50)"
-    )
+    print("\nAt 64 concurrent:\n" + summary(all_results, args.baseline))
+    print(f"\n(total {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.1f}; server CPU = CPU time of "
+          "the processes a request passes through, per request; client: aiohttp in the benchmark's process)")
     return 0 if all_results else 1
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from deploy.assistant.cli import add_assistant_flags, assistant_config, local_model_server
+from deploy.assistant.cli import add_assistant_flags, assistant_config, deployment_options, local_model_server
 from deploy.assistant.config import DEFAULT_PORT
 from deploy.serve_cli import add_network_flags, serve_until_signal, setup_logging
 from deploy.tool_manager.cli import add_manager_flags, manager_config
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             host.add_process(server.proc)
         apps = [
             (tool_manager_app(manager), TOOL_MANAGER, TOOL_MANAGER_ROUTE),
-            (assistant_app(assistant, num_replicas=args.num_replicas), ASSISTANT, ASSISTANT_ROUTE),
+            (assistant_app(assistant, **deployment_options(args)), ASSISTANT, ASSISTANT_ROUTE),
         ]
         banner = (f"assistant API on {host.url}/v1 (docs at /docs)\n"
                   f"tool manager on {tools_url} (docs at {TOOL_MANAGER_ROUTE}/docs)")

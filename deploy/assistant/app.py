@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from deploy import openapi_errors
 from deploy.assistant import chat, errors, files, lite
 from deploy.assistant.config import AssistantConfig
+from deploy.assistant.fastroute import ChatFastRoute
 from deploy.assistant.limits import BodyLimit
 from deploy.assistant.model_list import model_list
 from deploy.assistant.services import Services, bearer_key, services
@@ -37,6 +38,8 @@ def create_app(config: AssistantConfig | None = None) -> FastAPI:
         BodyLimit,  # type: ignore[arg-type]
         limit_for=lambda path: uploads if path.endswith("/v1/files") else svc.config.max_request_bytes,
     )
+    # outermost: the relay's requests are answered before FastAPI's per-request machinery
+    app.add_middleware(ChatFastRoute, services=svc, limit=lambda: svc.config.max_request_bytes)  # type: ignore[arg-type]
     errors.install(app)
     app.include_router(chat.router, tags=["chat"])
     app.include_router(lite.router, tags=["assistant"])

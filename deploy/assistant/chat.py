@@ -10,7 +10,8 @@ decided in ``fields.py``; ``response_format`` off the relay is ``structured.py``
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -43,31 +44,59 @@ def route_of(model: ChatModel, specs: list[ToolSpec], tool_choice: str) -> str:
     return "dashscope" if isinstance(model, DashScopeModel) else "other"
 
 
-@router.post("/v1/chat/completions", response_model=None, summary="Chat completions (OpenAI-compatible)",
-             responses=CHAT_ERRORS)
-async def chat_completions(
-    body: ChatCompletionRequest, request: Request, svc: Services = Depends(services)
-) -> JSONResponse | StreamingResponse:
+@dataclass
+class Plan:
+    """What one request asks of which back end, checked (a bad request raised a 400 on the way)."""
+
+    body: ChatCompletionRequest
+    model: ChatModel
+    messages: list[Message]
+    specs: list[ToolSpec]
+    tool_choice: str
+    parallel: bool
+    legacy: bool
+    route: str
+    passed: dict[str, Any]
+    settings: dict[str, Any]
+
+
+def plan(body: ChatCompletionRequest, svc: Services, key: str | None) -> Plan:
     raw_tools, raw_choice, param = tools_of(body)
     legacy = body.functions is not None
     messages = to_messages(body.messages)
     specs = to_tool_specs(raw_tools, param)
     tool_choice = to_tool_choice(raw_choice, specs)
-    model = svc.models.get(svc.config.llm_config(model=body.model, api_key=bearer_key(request)))
-    parallel = not legacy and body.parallel_tool_calls is not False
+    model = svc.models.get(svc.config.llm_config(model=body.model, api_key=key))
     route = route_of(model, specs, tool_choice)
     passed = fields.passed_on(body, route, model.config.model_server)
+    if route == "relay" and body.stream and body.stream_options is not None:
+        passed["stream_options"] = body.stream_options.model_dump(exclude_none=True)
     settings = {k: v for k, v in body.settings().items() if v is not None}
-    if route == "relay":
-        assert isinstance(model, OpenAICompatModel)
-        if body.stream and body.stream_options is not None:
-            passed["stream_options"] = body.stream_options.model_dump(exclude_none=True)
-        sent = fastpath.request_body(model, messages, tools=specs, tool_choice=tool_choice, parallel_tool_calls=parallel,
-                                     stream=body.stream, passed=passed, **settings)
-        relay = await svc.fast.open(model, sent, one_call=not parallel, legacy=legacy)
+    return Plan(body, model, messages, specs, tool_choice, not legacy and body.parallel_tool_calls is not False,
+                legacy, route, passed, settings)
+
+
+async def open_relay(p: Plan, svc: Services) -> fastpath.Relay:
+    """The back end's answer to a relay plan (an error status raises before anything is sent)."""
+    assert isinstance(p.model, OpenAICompatModel)
+    sent = fastpath.request_body(p.model, p.messages, tools=p.specs, tool_choice=p.tool_choice,
+                                 parallel_tool_calls=p.parallel, stream=p.body.stream, passed=p.passed, **p.settings)
+    return await svc.fast.open(p.model, sent, one_call=not p.parallel, legacy=p.legacy)
+
+
+@router.post("/v1/chat/completions", response_model=None, summary="Chat completions (OpenAI-compatible)",
+             responses=CHAT_ERRORS)
+async def chat_completions(
+    body: ChatCompletionRequest, request: Request, svc: Services = Depends(services)
+) -> JSONResponse | StreamingResponse:
+    p = plan(body, svc, bearer_key(request))
+    if p.route == "relay":
+        relay = await open_relay(p, svc)
         if not body.stream:
             return JSONResponse(await relay.whole())
-        return StreamingResponse(_relayed(relay.frames()), media_type="text/event-stream", headers=SSE_HEADERS)
+        return StreamingResponse(relayed(relay.frames()), media_type="text/event-stream", headers=SSE_HEADERS)
+    model, messages, specs, tool_choice, legacy = p.model, p.messages, p.specs, p.tool_choice, p.legacy
+    parallel, passed, settings = p.parallel, p.passed, p.settings
 
     kwargs: dict[str, Any] = {"tools": specs, "tool_choice": tool_choice, "parallel_tool_calls": parallel,
                               **settings, **passed}
@@ -127,7 +156,7 @@ async def _replay(result: ChatResult) -> AsyncIterator[LLMEvent]:
     yield FinishEvent(reason=result.finish_reason)
 
 
-async def _relayed(frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def relayed(frames: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
     try:
         async for frame in frames:
             yield frame

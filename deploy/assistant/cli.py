@@ -34,6 +34,7 @@ def add_assistant_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tool-manager-url", default=None, help="the tool manager (default TOOL_MANAGER_SERVICE_URL or :31511)")
     p.add_argument("--tool-tenant-id", default=None, help="tenant of the tool nodes this server creates (default 'default')")
     p.add_argument("--num-replicas", type=int, default=1, help="Serve replicas (default 1)")
+    p.add_argument("--access-log", action="store_true", help="a log line per request in the replica's log (off: CPU)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -67,6 +68,13 @@ def assistant_config(args: argparse.Namespace, local_base: str | None = None, **
     if args.api_base and not args.model_server and not os.environ.get("MODEL_SERVER"):
         config.model_server = "openai"  # a base URL means an OpenAI-compatible server
     return config
+
+
+def deployment_options(args: argparse.Namespace) -> dict[str, object]:
+    options: dict[str, object] = {"num_replicas": args.num_replicas}
+    if args.access_log:
+        options["logging_config"] = {"enable_access_log": True}
+    return options
 
 
 def local_model_server(args: argparse.Namespace) -> LlamaServer | None:
@@ -109,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         banner = f"assistant API on {host.url}/v1 (docs at /docs)"
         if base:
             banner += f"\nmodel {config.model!r}: llama.cpp's server on {base}"
-        return serve_until_signal(host, [(assistant_app(config, num_replicas=args.num_replicas), DEPLOYMENT_NAME, ROUTE)],
+        return serve_until_signal(host, [(assistant_app(config, **deployment_options(args)), DEPLOYMENT_NAME, ROUTE)],
                                   banner)
     finally:
         if server is not None:

@@ -55,6 +55,21 @@ def test_native_back_end_gets_every_field_and_its_answer_comes_back(relay: tuple
     assert fake.requests[-1]["stream_options"] == {"include_usage": True} and fake.requests[-1]["user"] == "u-2"
 
 
+def test_relayed_requests_get_the_same_checks(relay: tuple[MisbehavingServer, str]) -> None:
+    """The relay's requests skip FastAPI (deploy/assistant/fastroute.py): what they cannot take still
+    gets FastAPI's 400 naming the field, and a back end's error its status."""
+    fake, url = relay
+    for body, param in (({"messages": []}, "messages"), ({"messages": USER, "temperature": 9}, "temperature"),
+                        ({"messages": USER, "tool_choice": "required"}, "tool_choice")):
+        r = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=30)
+        assert r.status_code == 400 and r.json()["error"]["param"] == param, r.text
+    r = httpx.post(f"{url}/v1/chat/completions/", json={"model": "m", "messages": USER}, timeout=30)
+    assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "ok", r.text
+    assert fake.headers[-1]["authorization"] == "Bearer sk"
+    httpx.post(f"{url}/v1/chat/completions", json={"model": "m", "messages": USER}, headers={"Authorization": "Bearer sk-mine"})
+    assert fake.headers[-1]["authorization"] == "Bearer sk-mine"
+
+
 def test_prompt_protocol_refuses_what_would_shape_the_answer(serve_api: Any, tmp_path: Any) -> None:
     with FakeOpenAIServer(replies=["sunny"], cycle=True) as fake:
         config = AssistantConfig(model_server="openai", api_base=fake.base_url, native_tool_calling=False,
