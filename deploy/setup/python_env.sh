@@ -47,9 +47,18 @@ prepare() {
   echo "$venv/bin/python"
 }
 
+link() {
+  # `ln -sf $1 $2`, with sudo where /usr/local/bin is not ours (as apt-get is run in setup.sh)
+  if [ -w "$(dirname "$2")" ]; then ln -sf "$1" "$2"; else sudo ln -sf "$1" "$2"; fi
+}
+
 bin_dir() {
-  # where `msagent` goes on the PATH: /usr/local/bin for root, else ~/.local/bin
-  if [ -w /usr/local/bin ]; then echo /usr/local/bin; else echo "$HOME/.local/bin"; fi
+  # where `msagent` goes: /usr/local/bin (on every PATH, also this shell's), else ~/.local/bin
+  if [ -w /usr/local/bin ] || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
+    echo /usr/local/bin
+  else
+    echo "$HOME/.local/bin"
+  fi
 }
 
 install() {
@@ -67,7 +76,7 @@ install() {
   target="$(bin_dir)"
   mkdir -p "$target"
   for name in msagent msagent-haproxy; do
-    ln -sf "$venv/bin/$name" "$target/$name"
+    link "$venv/bin/$name" "$target/$name"
   done
   echo "linked msagent into $target" >&2
   case ":$PATH:" in
