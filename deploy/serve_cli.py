@@ -64,5 +64,10 @@ def _env(args: argparse.Namespace) -> int:
     from deploy.serve_env import ServeEnv, exports
 
     root = Path(args.dir or f"/tmp/msagent-cluster-{os.getuid()}")
-    sys.stdout.write(exports(ServeEnv.create(root)))
+    try:
+        serve_env = ServeEnv.create(root)
+    except (ValueError, PermissionError) as e:
+        sys.stderr.write(f"error: {e}\n")
+        return 2
+    sys.stdout.write(exports(serve_env))
     return 0

@@ -34,6 +34,8 @@ FAST_SERVE_ENV = {
     "RAY_SERVE_ENABLE_HA_PROXY": "1",
 }
 DIR_PREFIX = "msagent-serve-"
+# HAProxy takes socket paths of at most 97 bytes, and Ray puts them at <root>/<56-hex node id>/admin.sock
+MAX_ROOT = 97 - len("/" + "0" * 56 + "/admin.sock")
 OWNER_FILE = "owner.pid"
 GUARD = Path(__file__).with_name("haproxy_guard.py")
 
@@ -52,6 +54,9 @@ class ServeEnv:
             # short: HAProxy's sockets go in <root>/<56-hex node id>/, under the 108-byte limit
             base = "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()
             root = Path(tempfile.mkdtemp(prefix=DIR_PREFIX, dir=base))
+        if len(str(root)) > MAX_ROOT:
+            raise ValueError(f"{root}: HAProxy's socket paths under it would be too long; give a folder of at most "
+                             f"{MAX_ROOT} characters (e.g. under /tmp)")
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         if root.stat().st_uid != os.getuid():
             raise PermissionError(f"{root} belongs to another user; give a folder of your own")

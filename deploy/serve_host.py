@@ -56,6 +56,7 @@ class ServeHost:
                 ray.init(address="local", include_dashboard=False, log_to_driver=False)
                 self.owns_cluster = True
             else:
+                _use_cluster_token()
                 ray.init(address=self.address, log_to_driver=False)
             self.owns_serve = not serve_running()
             if self.owns_serve and not self.owns_cluster:
@@ -141,6 +142,19 @@ def _bounded(fn: Any, what: str, timeout: float = STOP_TIMEOUT_S) -> None:
         log.warning("%s did not finish within %g s; going on", what, timeout)
     elif errors:
         log.warning("%s failed: %s", what, errors[0])
+
+
+def _use_cluster_token() -> None:
+    """Ray 2.5x+ clusters started by `ray start` require its auth token by default; a driver joining
+    one sends it only in token mode, which it does not turn on by itself (it fails with
+    "InvalidAuthToken"). Turn it on when a token is there, as Ray does for a cluster it starts."""
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # a Ray without token auth
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
 def serve_running() -> bool:
