@@ -221,3 +221,9 @@ def test_a_shared_server_hosts_many_agents_and_mixed_hubs(shared: Any) -> None:
         [players[0]], env=Environment(name="in-this-process", durable=False)
     ):
         pass
+
+
+def test_a_user_answers_what_a_distributed_agent_said(eight: list[DistributedAgent]) -> None:
+    reply = eight[5](ask("slow hello"))
+    user = UserAgent(input_func=lambda prompt: "seen" if reply.is_resolved() else "not yet")
+    assert user(reply).content == "seen"  # the reply arrived before the person was asked

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from msagent.agents.agentscope.base import AgentBase
+from msagent.agentscope.placeholder import PlaceholderMsg
 from msagent.errors import ConfigError
-from msagent.message import Msg
+from msagent.message import Msg, iter_msgs
 
 
 class UserAgent(AgentBase):
@@ -33,6 +34,9 @@ class UserAgent(AgentBase):
         return str((self.input_func or builtins.input)(prompt))
 
     def reply(self, x: Any = None, required_keys: str | list[str] | None = None) -> Msg:
+        for msg in iter_msgs(x):
+            if isinstance(msg, PlaceholderMsg):
+                msg.resolved()  # a person answers what they have seen: wait for a distributed reply
         self.observe(x)
         content = self._read(f"{self.name}: ")
         keys = [required_keys] if isinstance(required_keys, str) else list(required_keys or [])
