@@ -276,7 +276,16 @@ class Environment:
             if known is not None:  # a retried call: already accepted once
                 seqs.append(known)
                 continue
-            targets, listed, excluded = self._route(sender, msg)
+            try:
+                targets, listed, excluded = self._route(sender, msg)
+            except (UnknownRoleError, AgentDisabledError):
+                # a retry of a message accepted before a restart (and before its recipient
+                # went away) is answered with its number, not with today's routing error
+                found = logged or self._log.seqs_of_ids([msg.id])
+                if msg.id in found:
+                    seqs.append(found[msg.id])
+                    continue
+                raise
             seq = self._next_seq + len(rows)
             msg, body = _serialized(msg)
             row = LoggedMessage(seq, msg.id, sender, listed, excluded, body, acked.get(sender))
@@ -384,11 +393,11 @@ class Environment:
         """Take and acknowledge ``role``'s mail. With a ``request_id`` the answer is logged in the
         ack's commit, so the same request (a retry after a crash) gets the same messages again."""
         with self._lock:
-            role = self._known(role)
-            if request_id:
+            if request_id:  # answered before (also if the role is gone since)
                 done = self._log.pull(request_id)
                 if done is not None:
                     return [d.message for d in self._deliveries(done[1])]
+            role = self._known(role)
             mail = self.read_mail(role)
             if not mail and not request_id:
                 return []

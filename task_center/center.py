@@ -108,6 +108,7 @@ class TaskCenter:
                 self.env_class, ENV_NAME, resume, storage_path=storage_path, history_limit=history_limit,
                 durable=durable, instance_id=f"{instance_id}.{ENV_NAME}" if instance_id else None,
             )  # fmt: skip
+        self._own_registry = registry is None
         if registry is None:
             registry = self._child(
                 AgentRegistry, REGISTRY_NAME, resume, instance_id=f"{instance_id}.{REGISTRY_NAME}" if instance_id else None
@@ -504,12 +505,17 @@ class TaskCenter:
             self._lose(role, reason)
 
     def close(self) -> None:
-        """Kill the env and registry actors this center created (no-op locally)."""
+        """Kill the env and registry actors this center created (locally: close their files).
+        The state on disk stays: a center with an instance_id can be resumed later."""
         if self.remote:
             for name in self._owned:
                 kill_component(name)
-        elif isinstance(self.env, Environment):
-            self.env.close()
+        else:
+            if isinstance(self.env, Environment):
+                self.env.close()
+            if self._own_registry and isinstance(self.registry, AgentRegistry):
+                self.registry.close()
+        self._store.close()
 
 
 def _prefix_for(instance_id: str | None) -> str:

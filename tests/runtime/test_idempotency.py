@@ -196,3 +196,17 @@ def test_text_repair_holds_back_half_a_pair():
     repair = TextRepair()
     pieces = [repair.feed(c) for c in ["x\ud83d", "\ude00y", "\ud83d"]] + [repair.flush()]
     assert pieces == ["x", "\U0001f600y", "", "\ufffd"]
+
+
+def test_a_retry_after_a_restart_gets_its_number_even_if_the_recipient_is_gone(tmp_path):
+    env = env_at(tmp_path)
+    env.register_roles(["a", "b"])
+    msg = Message(role="a", content="for b", send_to="b")
+    seq = env.store_message_from_role("a", msg)
+    env.ack("b", seq)
+    reopened = env_at(tmp_path)  # the restart: the id is in the log only
+    reopened.set_role_enabled("b", False)
+    assert reopened.store_message_from_role("a", msg) == seq  # not AgentDisabledError
+    pulled = reopened.extract_message_by_role("a", request_id="p1")
+    reopened.unregister_role("a")
+    assert reopened.extract_message_by_role("a", request_id="p1") == pulled  # answered as before
