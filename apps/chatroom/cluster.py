@@ -3,7 +3,7 @@
 ``Cluster(address).start()`` returns at once; a thread starts (or joins) Ray, then keeps one spare
 room host warm (``host.RoomHost``): a Ray worker takes a second or more of CPU to start and import
 the agents, and the first room should not wait for that. ``take_host()`` hands the spare out and
-starts the next one. Nothing here imports Gradio, so the CLI can start Ray before it imports the
+starts the next one a few seconds later. Nothing here imports Gradio, so the CLI can start Ray before it imports the
 page, and the two overlap.
 """
 
@@ -20,6 +20,7 @@ from msagent.errors import ModelUnreachableError
 
 log = logging.getLogger(__name__)
 START_TIMEOUT_S = 120.0
+SPARE_DELAY_S = 5.0  # after a host is taken, before the next spare starts
 
 
 @functools.cache
@@ -93,6 +94,12 @@ class Cluster:
             if self._spare is None and not self._closed:
                 self._spare = self._new_host()
 
+    def _refill_later(self) -> None:
+        # not at once: starting a worker costs a second or more of CPU, which the room just taken
+        # needs for its first words (a room opened meanwhile starts a host of its own)
+        if not self._stop.wait(SPARE_DELAY_S):
+            self._refill()
+
     @property
     def has_spare(self) -> bool:
         """Whether a warm room host is waiting for the next room."""
@@ -107,7 +114,7 @@ class Cluster:
             if handle is None:
                 handle = self._new_host()
             self._hosts.append(handle)
-        threading.Thread(target=self._refill, name="msagent-room-spare", daemon=True).start()
+        threading.Thread(target=self._refill_later, name="msagent-room-spare", daemon=True).start()
         log.info("room host taken (waited %.1f s for Ray)", time.perf_counter() - waited)
         return handle
 

@@ -87,16 +87,23 @@ def measure_startup(browser: Any, data_dir: Path, args: list[str] | None = None,
         http_s = time.perf_counter() - started
         page = browser.new_page()
         page.set_default_timeout(timeout * 1000)
-        page.goto(url)
-        page.click("#story-lighthouse")
-        page.click("#start")
-        page.wait_for_function(FIRST_WORDS, polling=20)
-        first_token_s = time.perf_counter() - started
-        page.wait_for_selector("#say textarea:not([disabled])")
-        turn_s = time.perf_counter() - started
-        first_line = page.inner_text("#room .msg .bubble")
-        descendants = _children(proc.pid)
-        page.close()
+        try:
+            page.goto(url)
+            page.click("#story-lighthouse")
+            page.click("#start")
+            page.wait_for_function(FIRST_WORDS, polling=20)
+            first_token_s = time.perf_counter() - started
+            page.wait_for_selector("#say textarea:not([disabled])")
+            turn_s = time.perf_counter() - started
+            first_line = page.inner_text("#room .msg .bubble")
+        except Exception as e:  # say what the page and the command showed
+            log.flush()
+            shown = page.inner_text("body")[-1500:]
+            said = Path(log.name).read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{e}\n--- page:\n{shown}\n--- msagent chatroom:\n{said}") from e
+        finally:
+            descendants = _children(proc.pid)
+            page.close()
     finally:
         descendants |= _children(proc.pid)
         proc.send_signal(signal.SIGINT)
