@@ -242,7 +242,8 @@ class Environment:
     ) -> int:
         """An agent's reply and the acknowledgement of the mail it answered, in one commit: a
         crash leaves either both or neither, so the reply is neither lost nor sent twice."""
-        acks = [] if ack_seq is None else [(role, ack_seq)]
+        # an ack of 0 changes nothing but marks the message as a turn of this role (conversations)
+        acks = [(role, 0 if ack_seq is None else ack_seq)]
         return self.store_messages([(role, message)], acks=acks, request_id=request_id)[0]
 
     def store_messages(
@@ -428,7 +429,7 @@ class Environment:
             replies: dict[str, list[LoggedMessage]] = {}
             start = None
             for role in map(str, roles):
-                rows = list(self._log.by_sender(role))
+                rows = list(self._log.turns_of(role))
                 kept = rows[-turns:] if turns else rows
                 before = [r.ack_seq for r in rows[: len(rows) - len(kept)] if r.ack_seq]
                 first = max(before) if before else 0

@@ -35,9 +35,12 @@ _ADDED_COLUMNS = (
     ("messages", "ack_seq", "INTEGER"),
     ("roles", "removed", "INTEGER NOT NULL DEFAULT 0"),
 )
+# Only what a restart and a history rebuild need: open messages, and agents' turns (replies with
+# their acknowledgement, ``ack_seq`` 0 when they answered no mail); every index costs each insert.
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS open_messages ON messages(seq) WHERE open = 1;
-CREATE INDEX IF NOT EXISTS messages_by_sender ON messages(sender, seq);
+DROP INDEX IF EXISTS messages_by_sender;
+CREATE INDEX IF NOT EXISTS turns_by_sender ON messages(sender, seq) WHERE ack_seq IS NOT NULL;
 CREATE INDEX IF NOT EXISTS pulls_by_role ON pulls(role);
 """
 _COLUMNS = "seq, msg_id, sender, recipients, excluded, body, ack_seq"
@@ -52,7 +55,8 @@ class DuplicateIdError(Exception):
 class LoggedMessage:
     """``recipients`` lists an addressed message's roles; a broadcast stores None and the roles it
     skipped (sender, disabled) in ``excluded``: it reached every role registered by then.
-    ``ack_seq`` is what the sender acknowledged with this message (an agent's reply), if anything."""
+    ``ack_seq`` is what the sender acknowledged with this message when it is an agent's reply (0:
+    a reply to no mail); None for anything else."""
 
     seq: int
     msg_id: str
@@ -121,7 +125,8 @@ class MessageLog:
     ) -> None:
         with self._transaction():
             for role, seq in acks:
-                self._ack(role, seq)
+                if seq > 0:  # 0 only marks a reply to no mail as a turn (see ack_seq)
+                    self._ack(role, seq)
             self._db.executemany(
                 "INSERT INTO messages(seq, msg_id, sender, recipients, excluded, body, ack_seq, open) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -214,8 +219,11 @@ class MessageLog:
             f"SELECT {_COLUMNS} FROM messages WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?", (after_seq, until, limit)
         )
 
-    def by_sender(self, sender: str) -> Iterator[LoggedMessage]:
-        return self._rows(f"SELECT {_COLUMNS} FROM messages WHERE sender = ? ORDER BY seq", (sender,))
+    def turns_of(self, sender: str) -> Iterator[LoggedMessage]:
+        """The sender's replies as an agent (rows with an ``ack_seq``), oldest first."""
+        return self._rows(
+            f"SELECT {_COLUMNS} FROM messages WHERE sender = ? AND ack_seq IS NOT NULL ORDER BY seq", (sender,)
+        )
 
     def by_seqs(self, seqs: Sequence[int]) -> list[LoggedMessage]:
         out: list[LoggedMessage] = []

@@ -297,6 +297,8 @@ class AgentPool:
         disabled recipient), the others go out one by one and the refused role's mail stays."""
         items = list(view.published.items())
         acks = dict(view.acks)
+        for role, _ in items:
+            acks.setdefault(role, 0)  # a reply to no mail is still a turn of that role
         if not items and not acks:
             return
         try:

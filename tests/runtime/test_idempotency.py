@@ -107,6 +107,12 @@ def test_conversations_rebuild_what_each_role_received_and_said(tmp_path):
     assert [([m.content for m in t.received], t.reply.content) for t in turns["b"]] == [(["task", "a1"], "b1")]
     assert [t.reply.content for t in env.get_conversation("a", turns=1)] == ["a2"]
     assert [m.content for m in env.get_conversation("a", turns=1)[0].received] == ["b1", "more"]
+    env.store_message_from_role("b", Message(role="b", content="a plain publish", send_to="a"))  # not a turn
+    env.publish_and_ack("b", Message(role="b", content="b2", send_to="all"), None)  # a turn without mail
+    assert [([m.content for m in t.received], t.reply.content) for t in env_at(tmp_path).get_conversation("b")] == [
+        (["task", "a1"], "b1"),
+        ([], "b2"),
+    ]
 
 
 def test_content_that_is_not_text_is_refused(tmp_path):
