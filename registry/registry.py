@@ -12,7 +12,8 @@ ModelScope-Agent's names work too: ``register_agent(agent, env_context=None)`` a
 ``env_context`` as its environment), ``get_agent_by_role``, ``get_all_role``,
 ``get_available_role_name``, ``get_user_agents_role_name``.
 
-State: with an ``instance_id`` (a named actor gets its actor name) the entries are kept on disk and
+State: with an ``instance_id`` (a named actor gets its actor name) and ``durable`` (the default)
+the entries are kept on disk and
 a restarted registry comes back with them; agents that are Ray actors (or pool references) come
 back as handles, local objects as ``None`` until registered again.
 """
@@ -44,11 +45,13 @@ class AgentEntry:
 class AgentRegistry:
     actor_defaults = MappingProxyType({"max_concurrency": 1, "max_restarts": -1})
 
-    def __init__(self, name: str = "agent_center", instance_id: str | None = None, remote: bool = False) -> None:
+    def __init__(
+        self, name: str = "agent_center", instance_id: str | None = None, remote: bool = False, durable: bool = True
+    ) -> None:
         self.name = name
         self.remote = remote
         self._lock = threading.RLock()
-        self._store = StateStore.open("registry", instance_id)
+        self._store = StateStore.open("registry", instance_id if durable else None)
         self._entries: dict[str, AgentEntry] = {}
         for _, entry in self._store.items("agent/"):
             if isinstance(entry, AgentEntry):

@@ -91,12 +91,16 @@ class TaskCenter:
         self.remote = bool(remote)
         self.instance_id = instance_id
         resume = bool(resume or restarted)
-        if resume and not instance_id:
-            raise ConfigError("resume=True needs the instance_id of the Task Center to resume", field="resume")
+        if resume and not (instance_id and durable):
+            if restarted:  # a restarted actor without durable state starts over
+                log.warning("task center %s restarted without durable state: it starts empty", instance_id)
+                resume = False
+            else:
+                raise ConfigError("resume=True needs the instance_id of a durable Task Center", field="resume")
         # Remote components are named actors: without a prefix two centers would share 'env'.
         self.prefix_name = prefix_name or (_prefix_for(instance_id) if remote else None)
         self._lock = threading.RLock()
-        self._store = StateStore.open("task_center", instance_id)
+        self._store = StateStore.open("task_center", instance_id if durable else None)
         if not resume:
             self._store.clear()
         self._rounds = RoundBook(self._store, instance_id or uuid.uuid4().hex)
@@ -111,8 +115,9 @@ class TaskCenter:
         self._own_registry = registry is None
         if registry is None:
             registry = self._child(
-                AgentRegistry, REGISTRY_NAME, resume, instance_id=f"{instance_id}.{REGISTRY_NAME}" if instance_id else None
-            )
+                AgentRegistry, REGISTRY_NAME, resume, durable=durable,
+                instance_id=f"{instance_id}.{REGISTRY_NAME}" if instance_id else None,
+            )  # fmt: skip
         self.env = env
         self.registry = registry
         self._env_name = self._name_of_env()
