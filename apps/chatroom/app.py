@@ -19,6 +19,7 @@ import gradio as gr
 
 from apps.chatroom import render
 from apps.chatroom.cluster import Cluster
+from apps.chatroom.host import import_agents
 from apps.chatroom.models import ModelWarmup, describe
 from apps.chatroom.page_form import StoryForm
 from apps.chatroom.page_model import ModelPanel
@@ -63,6 +64,8 @@ class ChatRoomApp:
         self._lock = threading.Lock()
         self.files = Path(tempfile.mkdtemp(prefix="msagent-chatroom-"))  # transcripts to download
         self.warmup = ModelWarmup(llm, remote, before=self.cluster.wait if self.cluster else None).start()
+        if self.cluster is None:  # rooms are built in this process: have their modules ready
+            threading.Thread(target=import_agents, name="msagent-import-agents", daemon=True).start()
 
     # --- sessions ---------------------------------------------------------------------------------
     def _session(self, request: gr.Request | None) -> str:

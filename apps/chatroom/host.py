@@ -34,6 +34,14 @@ class RoomUpdate:
     choices: list[str] = field(default_factory=list)
 
 
+def import_agents() -> None:
+    """Import what a room builds (agents, Task Center, Environment): a second or more of CPU that
+    should not fall on the first room's first words."""
+    import apps.chatroom.character  # noqa: F401
+    import apps.chatroom.director_agent  # noqa: F401
+    import task_center  # noqa: F401
+
+
 def _key(line: Line) -> tuple[str, str, str, bool]:
     return (line.role, line.text, line.kind, line.streaming)
 
@@ -47,11 +55,7 @@ class RoomHost:
         self._sent: list[tuple[str, str, str, bool]] = []
 
     def ready(self) -> bool:
-        # importing the agents here, while the host waits to be used, keeps that off the first room
-        import apps.chatroom.character  # noqa: F401
-        import apps.chatroom.director_agent  # noqa: F401
-        import task_center  # noqa: F401
-
+        import_agents()  # here, while the host waits to be used: not on the first room's time
         return True
 
     def open(self, story: Story, user_role: str, llm: dict[str, Any], options: RoomOptions, prefix: str) -> None:

@@ -108,6 +108,7 @@ class ChatRoom:
         topic = topic.strip() or self.story.topic
         try:
             self.open()
+            log.info("room %s: open %.1f s after Start", self.prefix, time.perf_counter() - self._started_at)
         except Exception as e:  # no model, bad config: say so in the room and stay usable
             log.exception("room %s failed to open", self.prefix)
             yield from self._problem(f"The room could not start: {brief_error(e)}")
@@ -226,6 +227,7 @@ class ChatRoom:
                     self.transcript.append(line)
                 if chunk and self.first_token_s is None:
                     self.first_token_s = time.perf_counter() - self._started_at
+                    log.info("room %s: first words %.1f s after Start", self.prefix, self.first_token_s)
                 line.text += chunk
                 yield
         except Exception as e:
