@@ -59,16 +59,20 @@ def stop_pids(pids: set[int]) -> None:
             time.sleep(0.2)
 
 
-def pid_of(marker: str, *needles: str) -> int:
-    """The one process naming ``marker`` and every needle (e.g. a raylet by its port)."""
+def pid_of(marker: str, program: str, *needles: str) -> int:
+    """The one process of ``program`` (its executable's name) naming ``marker`` and every needle
+    (e.g. a node's raylet by its port; its dashboard agent names the same port)."""
+    found = []
     for pid in sorted(pids_using(marker)):
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if all(n in cmdline for n in needles):
-            return pid
-    raise LookupError(f"no process naming {marker!r} and {needles!r}")
+        if args and Path(args[0]).name == program and all(any(n in a for a in args) for n in needles):
+            found.append(pid)
+    if len(found) != 1:
+        raise LookupError(f"{len(found)} {program} processes naming {marker!r} and {needles!r}")
+    return found[0]
 
 
 @dataclass
