@@ -282,20 +282,28 @@ class ChatRoomApp:
 
             view = [room_html, status, say, send_btn, dl_md, dl_jsonl]
             setup = [cast_html, you_play, opener, topic]
+            pick_outputs = [story_id, story_page, room_page, *setup, *view]
+
+            def cards(stories: list[Story]) -> None:
+                for i in range(0, len(stories), 2):
+                    with gr.Row(equal_height=True):
+                        for story in stories[i : i + 2]:
+                            with gr.Column():
+                                gr.HTML(render.story_card(story))
+                                btn = gr.Button(f"Enter: {story.title}", elem_id=f"story-{story.id}",
+                                                variant="primary")  # fmt: skip
+                                # queue=False: a quick handler answered directly, one round trip less
+                                btn.click(self._picker(story.id), session_llm, pick_outputs, queue=False)
+
+            # the stories known now are part of the page (no round trip before they show); those
+            # saved while it runs are rendered below them
+            known = list(self.stories)
             with story_list:
+                cards([self.stories[sid] for sid in known])
 
                 @gr.render(inputs=stories_version)
-                def _cards(_version: int) -> None:
-                    cards = list(self.stories.values())
-                    for i in range(0, len(cards), 2):
-                        with gr.Row(equal_height=True):
-                            for story in cards[i : i + 2]:
-                                with gr.Column():
-                                    gr.HTML(render.story_card(story))
-                                    btn = gr.Button(f"Enter: {story.title}", elem_id=f"story-{story.id}",
-                                                    variant="primary")  # fmt: skip
-                                    btn.click(self._picker(story.id), session_llm,
-                                              [story_id, story_page, room_page, *setup, *view])  # fmt: skip
+                def _added(_version: int) -> None:
+                    cards([story for sid, story in self.stories.items() if sid not in known])
 
             # the model picker
             def use_model(kind: str, url: str, model: str, key: str, current: dict | None) -> tuple:
