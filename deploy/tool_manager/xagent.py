@@ -48,11 +48,18 @@ RESULT_SPEC = {"name": RESULT_TOOL, "description": "Fetch the result of a call t
 Handler = Callable[[Request], Awaitable[Any]]
 # the statuses each route answers, for /docs (bodies are XAgent's {"detail": ...})
 COMMON = {401: "no token, or no / an unknown / a closed session cookie (POST /get_cookie)", 403: "wrong token",
-          422: "invalid request body (the message names the field)", 503: "the session's node or Docker is down"}
+          422: "invalid request body (the message names the field)",
+          503: "the session's node or Docker is down"}
+NO_IMAGE = {404: "the manager's tool image is not built (`msagent build-image`)"}
+OPEN = {400: "a tool_cfg the node's container cannot take (the message names the field)", **NO_IMAGE}
 EXECUTE = {200: "the result, wrapped: {type: simple|composite|binary, data, ...}",
-           400: "a path outside the workspace", 404: "unknown tool", 422: "arguments not matching the tool's schema",
+           400: "a path outside the workspace", 404: "unknown tool", 413: "an argument too large for the node",
+           422: "arguments not matching the tool's schema",
            450: "still running: call detail.next_calling with detail.arguments for the rest",
            500: "the tool failed, raised, or passed the node's timeout"}
+UPLOAD = {400: "a path outside the workspace, or a folder", 413: "a file over 64 MB"}
+DOWNLOAD = {200: "the file's bytes (its own media type)", 400: "a path outside the workspace", 404: "no such file in the workspace"}
+ZIP = {200: "the workspace as a zip file"}
 
 
 class XAgentError(BaseModel):
@@ -128,8 +135,9 @@ def mount_xagent(app: FastAPI, manager: ToolManager) -> XAgentSessions:
             await app.state.auth(request)
         await manager.start()
 
-    def endpoint(*paths: str, methods: tuple[str, ...] = ("POST",),
-                 docs: dict[int, str] | None = None) -> Callable[[Handler], Handler]:
+    def endpoint(*paths: str, methods: tuple[str, ...] = ("POST",), docs: dict[int, str] | None = None,
+                 media_type: str | None = None) -> Callable[[Handler], Handler]:
+        """Register ``fn`` at ``paths``; ``media_type``: its 200 is that (a file), not JSON."""
         def deco(fn: Handler) -> Handler:
             async def run(request: Request) -> Any:
                 try:
@@ -142,8 +150,13 @@ def mount_xagent(app: FastAPI, manager: ToolManager) -> XAgentSessions:
             responses.pop(200, None)  # the success body is the route's own
             if docs and 200 in docs:
                 responses[200] = {"description": docs[200]}
+                if media_type:
+                    responses[200]["content"] = {media_type: {"schema": {"type": "string", "format": "binary"}}}
             for path in paths:
-                router.add_api_route(path, run, methods=list(methods), responses=responses)
+                for method in methods:  # one operation each (an operation id per method and path)
+                    router.add_api_route(path, run, methods=[method], responses=responses,
+                                         response_class=Response if media_type else JSONResponse,
+                                         operation_id=f"xagent{path.replace('/', '_')}_{method.lower()}")
             return fn
         return deco
 
@@ -155,7 +168,7 @@ def mount_xagent(app: FastAPI, manager: ToolManager) -> XAgentSessions:
         s = await sessions.running(cookie)
         return await manager.node_tools(s.tenant_id, s.key)
 
-    @endpoint("/get_cookie", "/get_cookies")
+    @endpoint("/get_cookie", "/get_cookies", docs=OPEN)
     async def get_cookie(request: Request) -> Response:
         """Open a session: a node with every tool of the image (warm when the pool has one). The
         ``node_id`` cookie names it in every later call."""
@@ -170,7 +183,7 @@ def mount_xagent(app: FastAPI, manager: ToolManager) -> XAgentSessions:
         response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict")
         return response
 
-    @endpoint("/get_available_tools", methods=("POST", "GET"))
+    @endpoint("/get_available_tools", methods=("POST", "GET"), docs=NO_IMAGE)
     async def get_available_tools(request: Request) -> Any:
         """``{available_envs, available_tools, tools_json}`` of the session's node."""
         out = catalog.available(await specs_of(request))
@@ -178,20 +191,20 @@ def mount_xagent(app: FastAPI, manager: ToolManager) -> XAgentSessions:
         out["tools_json"].append(RESULT_SPEC)
         return out
 
-    @endpoint("/retrieving_tools")
+    @endpoint("/retrieving_tools", docs=NO_IMAGE)
     async def retrieving_tools(request: Request) -> Any:
         """The top-k tools for a question (BM25 over names and descriptions)."""
         req = await _body(request, RetrieveRequest)
         found = catalog.retrieve(req.question, req.top_k, await specs_of(request))
         return {"retrieved_tools": [t["name"] for t in found], "tools_json": found}
 
-    @endpoint("/get_json_schema_for_tools")
+    @endpoint("/get_json_schema_for_tools", docs=NO_IMAGE)
     async def get_json_schema_for_tools(request: Request) -> Any:
         req = await _body(request, NamesRequest)
         found, missing = catalog.schemas(req.tool_names, await specs_of(request) + [RESULT_SPEC])
         return {"tools_json": found, "missing_tools": missing}
 
-    @endpoint("/get_json_schema_for_envs")
+    @endpoint("/get_json_schema_for_envs", docs=NO_IMAGE)
     async def get_json_schema_for_envs(request: Request) -> Any:
         req = await _body(request, NamesRequest)
         found, missing = catalog.env_schemas(req.env_names, await specs_of(request))
@@ -228,7 +241,7 @@ def mount_xagent(app: FastAPI, manager: ToolManager) -> XAgentSessions:
                 "message": f"still running after {wait:g} s; call {RESULT_TOOL} with these arguments for the rest"}},
                 status_code=450)
 
-    @endpoint("/upload_file")
+    @endpoint("/upload_file", docs=UPLOAD)
     async def upload_file(request: Request) -> Any:
         """Put a file (multipart field ``file``; optional field ``path``: its folder) in the workspace."""
         s = await sessions.running(request.cookies.get(COOKIE))
@@ -244,7 +257,7 @@ def mount_xagent(app: FastAPI, manager: ToolManager) -> XAgentSessions:
                                    params={"path": f"{folder}/{name}" if folder else name}, content=await upload.read())
         return {"message": "Upload Success!", **r.json()}
 
-    @endpoint("/download_file")
+    @endpoint("/download_file", docs=DOWNLOAD, media_type="application/octet-stream")
     async def download_file(request: Request) -> Response:
         s = await sessions.running(request.cookies.get(COOKIE))
         req = await _body(request, FileRequest)
@@ -257,7 +270,7 @@ def mount_xagent(app: FastAPI, manager: ToolManager) -> XAgentSessions:
         s = await sessions.running(request.cookies.get(COOKIE))
         return (await manager.node_raw(s.tenant_id, s.key, "GET", "/workspace/structure")).json()
 
-    @endpoint("/download_workspace")
+    @endpoint("/download_workspace", docs=ZIP, media_type="application/zip")
     async def download_workspace(request: Request) -> Response:
         s = await sessions.running(request.cookies.get(COOKIE))
         r = await manager.node_raw(s.tenant_id, s.key, "GET", "/workspace/zip", timeout=300.0)

@@ -48,9 +48,8 @@ def manager_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 assistant = schemathesis.pytest.from_fixture("assistant_schema")
-# the seed's REST surface; XAgent's router (/xagent/..., still being built) does not document its 404s
-# and answers {"detail"} bodies yet: left out until it does
-manager = schemathesis.pytest.from_fixture("manager_schema").exclude(path_regex="^/xagent/")
+# the seed's REST surface and XAgent's router (/xagent/...: its {"detail"} bodies are documented per status)
+manager = schemathesis.pytest.from_fixture("manager_schema")
 
 
 @pytest.fixture(scope="module")
