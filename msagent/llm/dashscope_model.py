@@ -6,12 +6,13 @@ models with different servers can run side by side in one process.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
-from msagent.errors import ConfigError, MissingApiKeyError
+from msagent.errors import ConfigError, MissingApiKeyError, ModelError
 from msagent.llm.base import ChatModel, ToolChoice
 from msagent.llm.config import GenerationSettings, LLMConfig
 from msagent.llm.errors_map import retry_after_s, status_error, timeout_error, unreachable_error
@@ -124,7 +125,13 @@ class DashScopeModel(ChatModel):
         try:
             result: Any = self._generation.call(**kwargs)
             responses = result if stream else iter([result])
-            yield from self._events(responses)
+            yield from self._events(responses, stream)
+        except json.JSONDecodeError as e:  # the SDK parses the body (or a stream event's data)
+            raise ModelError(f"model {self.model!r} at {self.base_url} answered 200 with a body that is not JSON ({e})",
+                             status_code=200) from None
+        except requests.exceptions.ChunkedEncodingError as error:
+            raise ModelError(f"the connection to model {self.model!r} at {self.base_url} broke mid-answer ({error}): "
+                             "the answer is cut off") from None
         except requests.exceptions.Timeout:
             raise timeout_error(self.base_url, self.model, self.config.timeout) from None
         except requests.exceptions.ConnectionError as error:
@@ -146,14 +153,27 @@ class DashScopeModel(ChatModel):
                 retry_after=retry_after_s(_get(response, "headers") or {}),
             )
 
-    def _events(self, responses: Iterator[Any]) -> Iterator[LLMEvent]:
+    def _events(self, responses: Iterator[Any], stream: bool) -> Iterator[LLMEvent]:
+        """A stream that ends before a finish reason, or fails after its first event, raises
+        ``ModelError`` (a 502's, not the 4xx the SDK gives an event it cannot parse): a truncated
+        answer never looks like a whole one."""
         calls = ToolCallAssembler()
-        finish = "stop"
+        finish = ""
         usage: Usage | None = None
-        for response in responses:
+        for n, response in enumerate(responses):
+            failed = int(_get(response, "status_code", 500) or 500) != HTTPStatus.OK
+            if failed and stream and _get(response, "code") == "Unknown":  # the SDK's answer to an event it cannot parse
+                raise ModelError(f"model {self.model!r} at {self.base_url} answered 200 with a stream event that is not "
+                                 f"JSON: {str(_get(response, 'message'))[:200]!r}", status_code=200)
+            if failed and n:
+                raise ModelError(f"model {self.model!r} at {self.base_url} failed mid-stream: "
+                                 f"{_get(response, 'code') or ''}: {_get(response, 'message') or 'no message'}")
             self._check(response)
             usage = _usage(_get(response, "usage")) or usage  # cumulative: the last one counts
-            for choice in _get(_get(response, "output"), "choices") or []:
+            choices = _get(_get(response, "output"), "choices") or []
+            if not stream and not choices:
+                raise ModelError(f"model {self.model!r} at {self.base_url} returned no choices", status_code=200)
+            for choice in choices:
                 message = _get(choice, "message") or {}
                 content = _get(message, "content")
                 if isinstance(content, str) and content:
@@ -166,6 +186,9 @@ class DashScopeModel(ChatModel):
                 reason = _get(choice, "finish_reason")
                 if reason and reason != "null":
                     finish = reason
+        if not finish:
+            raise ModelError(f"the stream from model {self.model!r} at {self.base_url} ended without a finish "
+                             "reason: the answer is cut off", status_code=200)
         if finish == "stop" and calls.has_calls():
             finish = "tool_calls"
         yield from calls.events()

@@ -210,10 +210,17 @@ class OpenAICompatModel(ChatModel):
             )
         return ModelError(f"model {self.model!r} at {self.base_url} failed: {type(error).__name__}: {error}")
 
+    def _malformed(self, what: str) -> ModelError:
+        return ModelError(f"model {self.model!r} at {self.base_url} answered 200 with {what}", status_code=200)
+
     def _events(self, response: Any) -> Iterator[LLMEvent]:
+        if isinstance(response, (str, bytes)):  # the SDK hands back a body that is not JSON as it came
+            raise self._malformed(f"a body that is not JSON: {response[:200]!r}")
         if not response.choices:
             raise ModelError(f"model {self.model!r} at {self.base_url} returned no choices", status_code=200)
         choice = response.choices[0]
+        if getattr(choice, "message", None) is None:
+            raise self._malformed("no message in choices[0]")
         if choice.message.content:
             yield TextDelta(text=choice.message.content)
         for index, call in enumerate(choice.message.tool_calls or []):
@@ -227,11 +234,13 @@ class OpenAICompatModel(ChatModel):
         yield FinishEvent(reason=choice.finish_reason or "stop")
 
     def _stream_events(self, response: Any) -> Iterator[LLMEvent]:
+        """A stream that ends without a finish reason (cut off, no ``[DONE]``), breaks, or sends a frame
+        that is not JSON raises ``ModelError``: a truncated answer never looks like a whole one."""
         calls = ToolCallAssembler()
-        finish = "stop"
+        finish = ""
         usage: Usage | None = None
         try:
-            for chunk in response:
+            for chunk in _frames(response, self):
                 if getattr(chunk, "usage", None) is not None:
                     usage = _usage(chunk.usage)
                 for choice in chunk.choices or []:
@@ -247,13 +256,32 @@ class OpenAICompatModel(ChatModel):
                         yield from calls.events()
         finally:
             response.close()
-        yield from calls.events()  # servers that end without a finish_reason
+        if not finish:
+            raise ModelError(f"the stream from model {self.model!r} at {self.base_url} ended without a finish "
+                             "reason: the answer is cut off", status_code=200)
+        yield from calls.events()  # fragments after the finish reason
         if usage is not None:
             yield UsageEvent(usage=usage)
         yield FinishEvent(reason=finish)
 
     def close(self) -> None:
         self._client.close()
+
+
+def _frames(response: Any, model: OpenAICompatModel) -> Iterator[Any]:
+    """The SDK's stream, its failures after the status line said what they are: a frame that is not
+    JSON (the SDK's ``json.loads`` fails) and a connection lost mid-answer (not "unreachable")."""
+    openai = model._openai
+    try:
+        yield from response
+    except json.JSONDecodeError as e:
+        raise model._malformed(f"a stream frame that is not JSON ({e})") from None
+    except openai.APITimeoutError:
+        raise timeout_error(model.base_url, model.model, model.config.timeout) from None
+    except openai.APIConnectionError as e:
+        cause = e.__cause__ or e
+        raise ModelError(f"the connection to model {model.model!r} at {model.base_url} broke mid-answer "
+                         f"({type(cause).__name__}: {cause}): the answer is cut off") from None
 
 
 def _error_message(error: Any) -> str:

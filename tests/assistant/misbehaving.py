@@ -84,3 +84,70 @@ class MisbehavingServer(BackgroundServer):
     def __enter__(self) -> MisbehavingServer:
         self.start()
         return self
+
+
+def ds_event(n: int, content: str, finish: str = "null") -> str:
+    data = {"output": {"choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": finish}]},
+            "usage": {"input_tokens": 3, "output_tokens": n, "total_tokens": 3 + n}, "request_id": "r-1"}
+    return f"id:{n}\nevent:result\n:HTTP_STATUS/200\ndata:{json.dumps(data)}\n\n"
+
+
+class _DashScopeHandler(JsonHandler):
+    """DashScope's text-generation API as its SDK calls it, broken the same ways (``mode``)."""
+
+    server_owner: MisbehavingDashScope
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.read_json()
+        self.server_owner.record(body, dict(self.headers.items()))
+        mode = self.server_owner.mode
+        streaming = (self.headers.get("X-DashScope-SSE") or "").lower() == "enable"
+        if not streaming:
+            if mode == "non_json":
+                self._raw(b"<html>502 Bad Gateway</html>", "text/html")
+            elif mode == "no_choices":
+                self.send_json(200, {"output": {"choices": []}, "usage": {}, "request_id": "r-1"})
+            else:
+                self.send_json(200, {"output": {"choices": [{"message": {"role": "assistant", "content": "ok"},
+                                                             "finish_reason": "stop"}]},
+                                     "usage": {"input_tokens": 3, "output_tokens": 1, "total_tokens": 4},
+                                     "request_id": "r-1"})
+            return
+        self.start_stream()
+        self.write_chunk(ds_event(1, "The answer is"))
+        if mode == "cut_off":
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if mode == "bad_frame":
+            self.write_chunk("id:2\nevent:result\n:HTTP_STATUS/200\ndata:{not json\n\n")
+        elif mode == "error_frame":
+            self.write_chunk('id:2\nevent:error\n:HTTP_STATUS/500\ndata:{"code": "InternalError", '
+                             '"message": "the GPU fell over", "request_id": "r-1"}\n\n')
+        elif mode == "ok":
+            self.write_chunk(ds_event(2, " 42.", "stop"))
+        # "no_done": the body ends cleanly before the event with the finish reason
+        self.end_stream()
+
+    def _raw(self, data: bytes, ctype: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class MisbehavingDashScope(BackgroundServer):
+    handler_class = _DashScopeHandler
+
+    def __init__(self, mode: str = "ok") -> None:
+        super().__init__()
+        self.mode = mode
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.address}/api/v1"
+
+    def __enter__(self) -> MisbehavingDashScope:
+        self.start()
+        return self

@@ -1,6 +1,8 @@
 """Errors mean what happened: a back end that misbehaves on purpose (non-JSON, no choices, a stream
 cut off, a bad frame, an error frame) gives a 502 or an in-stream error event, never a 500 or a
-clean stop; bodies over the limit are 413; /v1/models asks the back end."""
+clean stop, on every way a request goes: the relay (native OpenAI-compatible), the SDK path
+(prompt-based function calling over an OpenAI-compatible server, as with ``--model PATH.gguf``)
+and DashScope. Bodies over the limit are 413; /v1/models asks the back end."""
 
 from __future__ import annotations
 
@@ -11,11 +13,14 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from misbehaving import MisbehavingServer
+from misbehaving import MisbehavingDashScope, MisbehavingServer
 
 from deploy.assistant.config import AssistantConfig
 
 USER = [{"role": "user", "content": "what is the answer?"}]
+TOOLS = [{"type": "function", "function": {"name": "lookup", "description": "look it up",
+                                           "parameters": {"type": "object", "properties": {}}}}]
+ROUTES = ("relay", "prompt", "dashscope")
 
 
 @pytest.fixture
@@ -27,50 +32,66 @@ def backend(serve_api: Any, tmp_path: Any) -> Iterator[tuple[MisbehavingServer, 
             yield fake, url
 
 
-def _events(url: str) -> list[Any]:
-    with httpx.stream("POST", f"{url}/v1/chat/completions", json={"messages": USER, "stream": True}, timeout=30) as r:
+@pytest.fixture(params=ROUTES)
+def route(request: Any, serve_api: Any, tmp_path: Any) -> Iterator[tuple[Any, str, dict[str, Any]]]:
+    """(fake back end, the API's URL, what a request adds) for each way a request goes."""
+    kind = request.param
+    with (MisbehavingDashScope() if kind == "dashscope" else MisbehavingServer()) as fake:
+        config = AssistantConfig(model_server="dashscope" if kind == "dashscope" else "openai", api_base=fake.base_url,
+                                 api_key="sk", model="broken", knowledge_dir=str(tmp_path), timeout=10,
+                                 native_tool_calling=False if kind == "prompt" else None)
+        with serve_api(config) as url:
+            yield fake, url, {"tools": TOOLS} if kind == "prompt" else {}
+
+
+def _events(url: str, extra: dict[str, Any] | None = None) -> list[Any]:
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json={"messages": USER, "stream": True, **(extra or {})},
+                      timeout=30) as r:
         assert r.status_code == 200
         lines = [ln for ln in r.iter_lines() if ln.startswith("data: ")]
     return [ln[6:] if ln == "data: [DONE]" else json.loads(ln[6:]) for ln in lines]
 
 
 @pytest.mark.parametrize(("mode", "needle"), [("non_json", "not JSON"), ("no_choices", "no choices")])
-def test_malformed_answer_is_502_saying_what(backend: tuple[MisbehavingServer, str], mode: str, needle: str) -> None:
-    fake, url = backend
+def test_malformed_answer_is_502_saying_what(route: tuple[Any, str, dict[str, Any]], mode: str, needle: str) -> None:
+    fake, url, extra = route
     fake.mode = mode
-    r = httpx.post(f"{url}/v1/chat/completions", json={"messages": USER}, timeout=30)
+    r = httpx.post(f"{url}/v1/chat/completions", json={"messages": USER, **extra}, timeout=30)
     assert r.status_code == 502, r.text
     assert needle in r.json()["error"]["message"]
     with pytest.raises(openai.InternalServerError, match=needle):
         openai.OpenAI(base_url=f"{url}/v1", api_key="sk", max_retries=0).chat.completions.create(
-            model="broken", messages=USER)  # type: ignore[arg-type]
+            model="broken", messages=USER, **extra)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("mode", "needle"), [
     ("cut_off", "broke mid-answer"),
-    ("no_done", "cut off"),
+    ("no_done", "cut off"),  # the body ends cleanly, before the finish reason
     ("bad_frame", "not JSON"),
     ("error_frame", "the GPU fell over"),
 ])
-def test_broken_stream_ends_with_an_error_event(backend: tuple[MisbehavingServer, str], mode: str, needle: str) -> None:
-    fake, url = backend
+def test_broken_stream_ends_with_an_error_event(route: tuple[Any, str, dict[str, Any]], mode: str, needle: str) -> None:
+    fake, url, extra = route
     fake.mode = mode
-    events = _events(url)
+    events = _events(url, extra)
     assert "[DONE]" not in events  # never a clean end
     assert [e["choices"][0]["delta"].get("content") for e in events[:2]] == ["", "The answer is"]  # what came, came
     last = events[-1]
     assert set(last) == {"error"} and needle in last["error"]["message"], last
+    assert last["error"]["type"] != "invalid_request_error"  # the back end's failure, not the caller's
     assert not any(c.get("finish_reason") for e in events[:-1] for c in e["choices"])
     # the SDK raises on it instead of returning a truncated answer
     client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk", max_retries=0)
     with pytest.raises(openai.APIError):
-        list(client.chat.completions.create(model="broken", messages=USER, stream=True))  # type: ignore[arg-type]
+        list(client.chat.completions.create(model="broken", messages=USER, stream=True, **extra))  # type: ignore[arg-type]
 
 
-def test_a_whole_stream_ends_with_done(backend: tuple[MisbehavingServer, str]) -> None:
-    _, url = backend
-    events = _events(url)
+def test_a_whole_stream_ends_with_done(route: tuple[Any, str, dict[str, Any]]) -> None:
+    _, url, extra = route
+    events = _events(url, extra)
     assert events[-1] == "[DONE]" and events[-2]["choices"][0]["finish_reason"] == "stop"
+    assert "".join(e["choices"][0]["delta"].get("content") or "" for e in events[:-1] if e["choices"]) == \
+        "The answer is 42."
 
 
 def test_body_over_the_limit_is_413(backend: tuple[MisbehavingServer, str]) -> None:
