@@ -24,7 +24,8 @@ from deploy.assistant.models import ChatCompletionRequest
 # OpenAI fields that change what the back end does, not the answer's shape
 REQUEST_ONLY = (
     "user", "metadata", "store", "service_tier", "logit_bias", "reasoning_effort", "prediction",
-    "web_search_options", "verbosity", "prompt_cache_key", "safety_identifier",
+    "web_search_options", "verbosity", "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention",
+    "safety_identifier", "moderation",
 )
 # OpenAI fields that add to the answer
 ANSWER_SHAPING = ("logprobs", "top_logprobs", "modalities", "audio")

@@ -52,6 +52,9 @@ class ChatMessageIn(BaseModel):
                 raise ValueError(f"content part type {part.type!r} is not supported; send text parts")
             if not isinstance(part.text, str):
                 raise ValueError("a text content part needs its 'text'")
+            unused = [k for k, v in (part.model_extra or {}).items() if v is not None]
+            if unused:  # e.g. a cache breakpoint: it would be dropped here, so it is refused
+                raise ValueError(f"content part field {unused[0]!r} is not supported; send type and text")
             out.append(part.text)
         return "".join(out)
 
@@ -133,7 +136,10 @@ class ChatCompletionRequest(BaseModel):
     web_search_options: dict[str, Any] | None = None
     verbosity: str | None = None
     prompt_cache_key: str | None = None
+    prompt_cache_options: dict[str, Any] | None = None
+    prompt_cache_retention: str | None = None
     safety_identifier: str | None = None
+    moderation: dict[str, Any] | None = None
     # legacy function calling: mapped to tools, answered with ``function_call``
     functions: list[LegacyFunction] | None = Field(default=None, min_length=1)
     function_call: Union[Literal["none", "auto"], NamedFunction, None] = None
