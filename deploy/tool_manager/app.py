@@ -105,7 +105,6 @@ def create_app(config: ManagerConfig | None = None, manager: ToolManager | None 
         response.headers.update(e.headers)
         return response
 
-
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, e: RequestValidationError) -> JSONResponse:
         return _envelope(None, f"invalid request: {_errors(e)}", 400)
@@ -205,9 +204,9 @@ def create_app(config: ManagerConfig | None = None, manager: ToolManager | None 
 
     from deploy.tool_manager.mcp_endpoint import mount_mcp  # /mcp: the same tools for MCP clients
 
+    mount_mcp(app, manager, ready)
     from deploy.tool_manager.xagent import mount_xagent  # XAgent's ToolServer protocol (sessions)
 
     mount_xagent(app, manager)
-    mount_mcp(app, manager, ready)
     openapi_errors.install(app, Envelope, COMMON)
     return app
