@@ -1,5 +1,6 @@
-"""The one tool loop of msagent's agents: a model turn, every call it requested (in order), their
-results back to the model, until a turn without calls or the turn cap.
+"""The one tool loop of msagent's agents: a model turn, every call it requested (run at once where
+that is safe, results in the order requested: ``msagent.tools.parallel``), their results back to
+the model, until a turn without calls or the turn cap.
 
 It yields what happens as values: the model's events (text, calls), each ``ToolResult``, a
 ``TurnEnd`` per model turn and a ``TurnCap`` note. ``RolePlay`` renders them as text with the
@@ -14,7 +15,8 @@ from typing import Any, Union
 
 from msagent.llm import ChatModel, ChatResult, TextDelta, ToolCallEvent, ToolCallPartial, Usage
 from msagent.schemas import Message, ToolCall
-from msagent.tools import BaseTool, call_tool
+from msagent.tools import BaseTool
+from msagent.tools.parallel import call_tools
 
 DEFAULT_MAX_TURNS = 8
 
@@ -94,8 +96,7 @@ def run_tool_loop(
         yield TurnEnd(message)
         if not result.tool_calls:
             return
-        for call in result.tool_calls:
-            content = call_tool(tools, call, **dict(tool_kwargs or {}))
+        for call, content in call_tools(tools, result.tool_calls, tool_kwargs):
             record.messages.append(
                 Message(role="tool", content=content, tool_call_id=call.id, name=call.function.name)
             )

@@ -1,11 +1,12 @@
 """``RolePlay``: an agent that plays a role, calls tools in a loop and streams its answer.
 
-Each model turn may request several tool calls; all of them run (in the order requested) and every
-result goes back to the model as its own tool message, until a turn without calls or ``max_turns``
-(``loop.py``). Tool failures (unknown tool, bad arguments, errors) become observations the model
-sees. The stream shows the tool work as ModelScope-Agent does (``Action:`` / ``Action Input:`` /
-``Observation:`` / ``Answer:``, see ``trace.py``); what the agent publishes to an Environment is its
-answer alone. ``run`` keywords that are not settings go to the tools' ``call`` (e.g. an API key).
+Each model turn may request several tool calls; all of them run (at once where that is safe, see
+``msagent.tools.parallel``) and every result goes back to the model as its own tool message, in the
+order requested, until a turn without calls or ``max_turns`` (``loop.py``). Tool failures
+(unknown tool, bad arguments, errors) become observations the model sees. The stream shows the tool
+work as ModelScope-Agent does (``Action:`` / ``Action Input:`` / ``Observation:`` / ``Answer:``,
+see ``trace.py``); what the agent publishes to an Environment is its answer alone. ``run``
+keywords that are not settings go to the tools' ``call`` (e.g. an API key).
 """
 
 from __future__ import annotations

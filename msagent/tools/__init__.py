@@ -10,6 +10,7 @@ from msagent.tools.args import check_arguments, parse_arguments
 from msagent.tools.base import BaseTool
 from msagent.tools.call import ERROR_PREFIX, call_tool
 from msagent.tools.function import function_tool
+from msagent.tools.parallel import call_tools
 from msagent.tools.registry import get_tool, register_tool, tool_class, tool_names, tool_specs
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ __all__ = [
     "BaseTool",
     "ToolServiceProxy",
     "call_tool",
+    "call_tools",
     "check_arguments",
     "function_tool",
     "get_tool",

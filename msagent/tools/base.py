@@ -34,6 +34,9 @@ class BaseTool(ABC):
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     parameters: ClassVar[list[dict] | dict] = []
+    # Calls of one model turn to different tools run at once; calls to this same instance run one
+    # after another (it may hold state) unless it takes concurrent calls (``msagent.tools.parallel``).
+    concurrent_calls: ClassVar[bool] = False
 
     def __init__(self, cfg: dict | None = None) -> None:
         if not self.name:

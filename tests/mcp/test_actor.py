@@ -20,8 +20,10 @@ ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the model's f
 def two_calls_then_report(messages: list[Message], tools: list[ToolSpec]) -> ScriptedTurn | str:
     if messages[-1].role == "tool":
         return "results: " + " | ".join(m.content for m in messages if m.role == "tool")
+    meet = [{"name": "demo-rendezvous", "arguments": {"me": me, "peer": peer, "wait_s": 10}}
+            for me, peer in (("a", "b"), ("b", "a"))]  # they meet only if the calls run at once
     return ScriptedTurn(tool_calls=[{"name": "demo-add", "arguments": {"a": 20, "b": 22}},
-                                    {"name": "demo-pid", "arguments": {}}])
+                                    {"name": "demo-pid", "arguments": {}}, *meet])
 
 
 def test_actor_agent_calls_mcp_tools_and_closes_the_session_with_it(ray_cluster, tmp_path):
@@ -41,7 +43,7 @@ def test_actor_agent_calls_mcp_tools_and_closes_the_session_with_it(ray_cluster,
         history = call(tc.get_env(), "extract_all_history_message", None)
         replies = [m.content for m in history if m.sent_from == "worker"]
         server_pid = int(pid_file.read_text())
-        assert replies == [f"results: 42 | {server_pid}"] * 2  # one session, reused across turns
+        assert replies == [f"results: 42 | {server_pid} | a: met b | b: met a"] * 2  # one session, reused
         actor_pid = ray.get(agent.__ray_call__.remote(lambda self: __import__("os").getpid()))
         assert actor_pid != server_pid and pid_alive(server_pid)
     finally:

@@ -26,27 +26,32 @@ def tool_messages(agent: RolePlay) -> list[Message]:
 
 
 def test_agent_calls_tools_of_a_stdio_and_an_http_server(http_demo, tmp_path):
+    """One turn's calls (two servers, four calls) run at once; results come back in the calls' order."""
     seen_tools: list[list[ToolSpec]] = []
 
     def model(messages: list[Message], tools: list[ToolSpec]) -> ScriptedTurn | str:
         seen_tools.append(tools)
         if messages[-1].role == "tool":
             return "results: " + " | ".join(m.content for m in messages if m.role == "tool")
-        return calls(("files-add", {"a": 2, "b": 3}), ("remote-echo", {"text": "hi"}))
+        # the two rendezvous calls meet only if the turn's calls run at once (over one session)
+        return calls(("files-add", {"a": 2, "b": 3}), ("remote-echo", {"text": "hi"}),
+                     ("files-rendezvous", {"me": "a", "peer": "b", "wait_s": 10}),
+                     ("files-rendezvous", {"me": "b", "peer": "a", "wait_s": 10}))
 
     config = {"mcpServers": {"files": stdio_server(DEMO_PID_FILE=str(tmp_path / "pid")),
                              "remote": {"url": http_demo, "headers": {"X-Test": "1"}}}}
     bot = RolePlay(function_list=[config, "calculator"], llm=FunctionModel(model))
     try:
         text = "".join(bot.run("add and echo"))
-        assert "results: 5 | remote:hi" in text
+        assert "results: 5 | remote:hi | a: met b | b: met a" in text
         names = {t.name for t in seen_tools[0]}
         assert {"files-add", "files-echo", "remote-add", "remote-echo", "calculator"} <= names
         add = next(t for t in seen_tools[0] if t.name == "files-add")
         assert add.parameters["required"] == ["a", "b"]
         assert add.parameters["properties"]["a"]["type"] == "integer"
         assert add.description == "Add two integers."
-        assert [m.name for m in tool_messages(bot)] == ["files-add", "remote-echo"]
+        assert [m.name for m in tool_messages(bot)] == ["files-add", "remote-echo", "files-rendezvous", "files-rendezvous"]
+        assert bot.function_map["files-add"]._caller.starts == 1  # type: ignore[attr-defined]
         server_pid = int((tmp_path / "pid").read_text())
         assert pid_alive(server_pid)
     finally:

@@ -46,6 +46,8 @@ def tool_spec(name: str, tool: mcp_types.Tool) -> ToolSpec:
 
 
 class MCPTool(BaseTool):
+    concurrent_calls = True  # the session carries concurrent requests; the server orders them if it must
+
     def __init__(self, name: str, tool: mcp_types.Tool, server: ToolCaller, owner: Owner | None = None) -> None:
         self.__dict__["name"] = name  # per instance: '<server>-<tool>'
         super().__init__({})
