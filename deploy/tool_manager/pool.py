@@ -23,6 +23,9 @@ class WarmPool:
     def __init__(self, manager: ToolManager) -> None:
         self.manager = manager
         self.ready: list[tuple[Any, NodeSpec, NodeState]] = []
+        # a node being started: its start runs on (shielded) when the filler is cancelled, so that
+        # drain() can wait for it and remove its container rather than leave it behind
+        self.starting: dict[str, tuple[Any, NodeSpec, asyncio.Future]] = {}
         self._filling = False
 
     async def fill(self) -> None:
@@ -40,13 +43,19 @@ class WarmPool:
                 spec = NodeSpec(name=f"msagent-pool-{cfg.manager_id}-{owner[5:]}", image=cfg.default_image,
                                 port=port, manager_id=cfg.manager_id, secret=secrets.token_urlsafe(24))
                 node = handles.new_node(spec, cfg.backend)
+                start = asyncio.ensure_future(handles.call(node, "start", cfg.start_timeout))
+                self.starting[spec.name] = (node, spec, start)
                 try:
-                    state = await handles.call(node, "start", cfg.start_timeout)
+                    state = await asyncio.shield(start)
+                except asyncio.CancelledError:
+                    raise  # the manager closes: drain() ends this start and removes the node
                 except Exception as e:  # noqa: BLE001  (no pool: creates are cold, still correct)
+                    del self.starting[spec.name]
                     log.warning("warm pool node did not start: %s", e)
                     handles.release(node)
                     self.manager.store.release_port(port)
                     return
+                del self.starting[spec.name]
                 self.ready.append((node, spec, state))
         finally:
             self._filling = False
@@ -77,5 +86,10 @@ class WarmPool:
             self.manager.store.release_port(spec.port)
 
     async def drain(self) -> None:
+        """Remove every pool node: the ready ones, and those still starting once their start ends
+        (call it after cancelling the filler)."""
         ready, self.ready = self.ready, []
-        await asyncio.gather(*(self._discard(n, s) for n, s, _ in ready), return_exceptions=True)
+        starting, self.starting = list(self.starting.values()), {}
+        await asyncio.gather(*(start for _, _, start in starting), return_exceptions=True)
+        gone = [(n, s) for n, s, _ in ready] + [(n, s) for n, s, _ in starting]
+        await asyncio.gather(*(self._discard(n, s) for n, s in gone), return_exceptions=True)

@@ -192,6 +192,37 @@ def test_warm_pool_restart_recovery_and_vanished_containers(tool_image: str, doc
     assert _ours(docker_client, mid) == {}
 
 
+def test_closing_while_a_pool_node_starts_leaves_no_container(tool_image: str, docker_client: Any,
+                                                              tmp_path: Any) -> None:
+    """The manager closes while its warm-pool node is still starting: the start is waited for and
+    the container removed (it used to run on, owned by nobody)."""
+    import asyncio
+
+    from deploy.tool_manager.config import ManagerConfig
+    from deploy.tool_manager.manager import ToolManager
+
+    start, end = free_port_block()
+    mid = f"{SESSION}drain"
+    cfg = ManagerConfig(manager_id=mid, default_image=tool_image, port_start=start, port_end=end, pool_size=1,
+                        backend="local", no_auth=True, db_path=str(tmp_path / "m.db"))
+
+    async def open_and_close() -> ToolManager:
+        m = ToolManager(cfg)
+        await m.start()  # starts filling the pool
+        deadline = time.monotonic() + 60
+        while not await asyncio.to_thread(_ours, docker_client, mid):  # its container exists: it is starting
+            assert time.monotonic() < deadline, "the pool node's container never appeared"
+            await asyncio.sleep(0.05)
+        assert not m.pool.ready  # not ready yet: its server is still coming up
+        await m.close()
+        return m
+
+    m = asyncio.run(open_and_close())
+    assert _ours(docker_client, mid) == {}
+    assert not m.pool.ready and not m.pool.starting
+    assert m.store.port_owners() == {}
+
+
 def test_token_from_environment_and_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
     import subprocess
