@@ -15,7 +15,8 @@ participants receive at once; a distributed participant takes its mail in its ac
 speaks and when it leaves the hub, so a round of N distributed agents costs N actor calls, not N².
 Its replies are published by its actor: the hub never waits for a distributed reply, and the next
 speaker's call waits in its own actor for the previous one (each speaker has heard all before it).
-A local participant, ``broadcast`` and leaving the hub wait here for pending distributed replies.
+A local participant, ``broadcast``, ``delete`` and leaving the hub wait here for pending distributed
+replies (what was said in the hub reaches everyone who was in it when it was said).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class MsgHubManager:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            self._hand_out(self.participants)
+            self._hand_out(self.participants)  # returns once their hub mail is theirs
             self._part(self.participants)
         finally:
             for agent in self.participants:
@@ -128,7 +129,7 @@ class MsgHubManager:
             if not any(a is agent for a in self.participants):
                 raise ConfigError(f"agent {agent.name!r} is not a participant of this msghub", agent=agent.name)
         if self.env is not None:
-            self._hand_out(agents)  # what was said to it while it was in the hub
+            self._hand_out(agents)  # what was said to it while it was in the hub, pending replies too
             self._part(agents)
         for agent in agents:
             self.participants = [a for a in self.participants if a is not agent]
@@ -158,15 +159,24 @@ class MsgHubManager:
 
     # --- delivery ---------------------------------------------------------------------------------
     def _hand_out(self, agents: Sequence[AgentBase]) -> None:
-        """Give ``agents`` their unread hub mail (distributed ones in their actors, not waited for)."""
+        """Give ``agents`` their unread hub mail, including the replies still being written (they
+        must land before the agents stop listening): distributed ones take it in their actors, all
+        at once, and this returns when they have."""
         after = [] if self._tail is None else [self._tail]
-        for agent in agents:
-            if agent.is_distributed:
-                agent.hub_drain_async(HubRoute(self.env, agent.name, ()), after=after)  # type: ignore[attr-defined]
+        drains = [
+            agent.hub_drain_async(HubRoute(self.env, agent.name, ()), after=after)  # type: ignore[attr-defined]
+            for agent in agents
+            if agent.is_distributed
+        ]
+        self._wait_tail(raise_errors=False)
         local = [a for a in agents if not a.is_distributed]
         if local:
-            self._wait_tail(raise_errors=False)
             self._deliver_local(local)
+        for drain in drains:
+            try:
+                fetch(drain, "a hub participant")
+            except Exception:  # noqa: BLE001  (an agent that died or failed: raised where it is used next)
+                pass
 
     def _deliver_local(self, agents: Sequence[AgentBase] | None = None) -> None:
         """Local participants observe their mail now: one read and one acknowledgement for all."""

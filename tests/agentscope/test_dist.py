@@ -94,6 +94,30 @@ def test_the_same_program_gives_the_same_transcript_locally_and_on_ray(dist: Fak
     assert len(local["transcript"]) == 8 and local["replies"][0].startswith("echo[")
 
 
+def membership(make: Any) -> dict[str, list[str]]:
+    """A hub left right after its last speaker, and one whose members change while a reply is
+    still being written: who heard what must not depend on where the agents run."""
+    a, b, c, d = (make(DialogAgent, name=n, sys_prompt=f"You are {n}.", model_config_name="echo")
+                  for n in ("ha", "hb", "hc", "hd"))  # fmt: skip
+    with msghub([a, b]):
+        a(ask("slow: open"))
+        b(ask("slow: answer"))  # the hub closes before this reply is written
+    with msghub([a, c]) as hub:
+        a(ask("slow: again"))
+        hub.delete(c)  # c was in the hub when a spoke
+        hub.add(d)  # d was not
+        hub.broadcast(Msg("Host", "after"))
+    return {agent.name: [m.to_str() for m in agent.memory.get_memory()] for agent in (a, b, c, d)}
+
+
+def test_who_hears_a_reply_does_not_depend_on_where_agents_run(dist: FakeOpenAIServer) -> None:
+    local = membership(lambda cls, **kw: cls(**kw))
+    remote = membership(lambda cls, **kw: cls(**kw).to_dist())
+    assert remote == local
+    assert [m.split(":")[0] for m in local["ha"]] == ["user", "ha", "hb", "user", "ha", "Host"]
+    assert [m.split(":")[0] for m in local["hc"]] == ["ha"] and local["hd"] == ["Host: after"]
+
+
 def test_independent_agents_run_side_by_side_and_chains_in_order(eight: list[DistributedAgent]) -> None:
     assert [a(ask("warm up")).content for a in eight] == ["echo[user: warm up]"] * 8
 
