@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,7 @@ def run_scenario(
         instance_id=run_id, resume=resume, actor_options=scenario.actor_options or None,
     )  # fmt: skip
     actors: list[Any] = []
+    agents: list[Any] = []
     try:
         agents = _build_agents(scenario, remote, prefix)
         actors = [a for a in agents if not hasattr(a, "pool")]
@@ -143,6 +145,25 @@ def run_scenario(
 
             for actor in actors:
                 ray.kill(actor, no_restart=True)
+        else:
+            _close_local(agents)
+
+
+def _close_local(agents: list[Any]) -> None:
+    """Release what local agents hold (MCP server processes, kernels), pooled ones through their pool."""
+    pools = {id(a.pool): a.pool for a in agents if hasattr(a, "pool")}
+    for agent in agents:
+        if not hasattr(agent, "pool") and hasattr(agent, "close"):
+            _quietly(agent.close)
+    for pool in pools.values():
+        _quietly(partial(pool.call_all, "close"))
+
+
+def _quietly(fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001  (the run is over; one agent's failing close must not hide it)
+        log.warning("closing an agent failed: %s", e)
 
 
 def _run_record(

@@ -141,7 +141,7 @@ def test_a_scenario_file_gives_agents_mcp_tools(tmp_path):
     from msagent.runtime.job import run_scenario
 
     notes = tmp_path / "notes.txt"
-    server = stdio_server()
+    server = stdio_server(DEMO_PID_FILE=str(tmp_path / "pid"))
     scenario = tmp_path / "mcp.yaml"
     import yaml
 
@@ -160,6 +160,7 @@ def test_a_scenario_file_gives_agents_mcp_tools(tmp_path):
     result = run_scenario(scenario, transcript=tmp_path / "t.jsonl")
     assert notes.read_text() == "noted\n"
     assert [m["content"] for m in result.messages if m["from"] == "scribe"] == ["done"]
+    assert wait_gone(int((tmp_path / "pid").read_text()))  # the run closed its agents' MCP sessions
 
 
 # --- bad input ------------------------------------------------------------------------------------
