@@ -3,13 +3,13 @@
 from typing import TYPE_CHECKING
 
 from msagent.errors import MsagentError
-from msagent.llm import ChatModel, FunctionModel, LLMConfig, ScriptedModel, ScriptedTurn, get_chat_model
-from msagent.runtime.component import create_component
-from msagent.schemas import DEFAULT_SEND_TO, USER_REQUIREMENT, FunctionCall, Message, ToolCall, ToolSpec
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers
     from msagent.agentscope.hub import msghub  # noqa: F401
     from msagent.agentscope.session import init  # noqa: F401
+    from msagent.llm import ChatModel, FunctionModel, LLMConfig, ScriptedModel, ScriptedTurn, get_chat_model
+    from msagent.runtime.component import create_component
+    from msagent.schemas import DEFAULT_SEND_TO, USER_REQUIREMENT, FunctionCall, Message, ToolCall, ToolSpec
 
 __version__ = "0.1.0"
 
@@ -31,7 +31,14 @@ __all__ = [
 ]
 
 
+# Imported on first use, so that a process importing one part (an Environment actor restarting,
+# a tool node) does not pay for the model clients and pydantic schemas it never touches.
 _RUNTIME_EXPORTS = {
+    **dict.fromkeys(["ChatModel", "FunctionModel", "LLMConfig", "ScriptedModel", "ScriptedTurn", "get_chat_model"],
+                    "msagent.llm"),
+    "create_component": "msagent.runtime.component",
+    **dict.fromkeys(["DEFAULT_SEND_TO", "USER_REQUIREMENT", "FunctionCall", "Message", "ToolCall", "ToolSpec"],
+                    "msagent.schemas"),
     "Environment": "environment",
     "AgentRegistry": "registry",
     "TaskCenter": "task_center",
@@ -43,7 +50,7 @@ _RUNTIME_EXPORTS = {
 
 
 def __getattr__(name: str) -> object:
-    # Imported on first use: these top-level packages import msagent themselves.
+    # Imported on first use (the top-level runtime packages import msagent themselves).
     if name in _RUNTIME_EXPORTS:
         import importlib
 
