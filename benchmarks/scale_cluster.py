@@ -1,0 +1,396 @@
+"""A local multi-node Ray cluster on this one machine, for the scale benchmark.
+
+    with ScaleCluster(nodes=3, cpus_per_node=1) as cluster:
+        cluster.connect()                                  # this process is the driver
+        pools = [create_pool(..., actor_options=opts) for opts in cluster.spread(6)]
+        with cluster.sample_memory() as memory:
+            ...                                            # a round
+        print(memory.peak_by_node, memory.peak_total)
+
+Each node is its own ``ray start`` (the first is the head) with its own ``--num-cpus``, ``--memory``,
+``--object-store-memory``, custom resource ``{<node name>: 1000}`` and its own ``--temp-dir``
+(``<root>/n00``, ``<root>/n01``, ...), so the processes of a node are the ones naming its folder and
+their descendants (the raylet's workers). Ports are free ones (``msagent.ports.free_port``); Ray
+2.60's token auth is on (``RAY_AUTH_MODE=token`` and a fresh ``RAY_AUTH_TOKEN``, in ``cluster.env``
+for a driver started as a subprocess). Stopping stops every process naming ``<root>`` (SIGTERM, then
+SIGKILL) and raises if one survives: never a bare ``ray stop``, which would stop every Ray here.
+
+Placement is plain ``actor_options`` (``msagent/runtime/placement.py``): ``on_node(node_id)`` is a
+node affinity written as data, ``with_resource(name)`` asks for a sliver of a node's own resource
+(hard placement that also works in a scenario file, where node ids are not known yet).
+``MSAGENT_DATA_DIR`` of every node is ``<root>/data`` unless the caller's environment sets it, so
+durable logs go away with the cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from msagent.ports import free_port  # noqa: E402
+from msagent.settings import DATA_DIR_ENV  # noqa: E402
+from msagent.testing.ray_head import ray_cli  # noqa: E402
+
+NODE_RESOURCE = 1000.0  # each node offers {<name>: 1000}; with_resource() takes 0.001 of it
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One ``ray start`` node; ``memory_gib`` is Ray's logical memory resource (not a hard limit)."""
+
+    name: str
+    num_cpus: float = 1
+    object_store_mb: int = 256
+    memory_gib: float | None = None
+    resources: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Node:
+    spec: NodeSpec
+    temp_dir: str
+    node_id: str = ""  # hex, read from the raylet's command line once it runs
+
+
+def process_table() -> dict[int, tuple[int, str]]:
+    """``{pid: (parent pid, command line)}`` of every process we can read."""
+    table: dict[int, tuple[int, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        table[int(entry.name)] = (ppid, cmdline)
+    return table
+
+
+def tree_of(
+    table: Mapping[int, tuple[int, str]], marker: str | None = None, roots: set[int] | None = None
+) -> set[int]:
+    """Processes naming ``marker`` (never this one) and the ``roots``, with all their descendants."""
+    me = os.getpid()
+    found = {p for p, (_, cmd) in table.items() if marker and marker in cmd and p != me} | (roots or set())
+    grew = True
+    while grew:
+        kids = {p for p, (pp, _) in table.items() if pp in found and p not in found and p != me}
+        found |= kids
+        grew = bool(kids)
+    return found & set(table)
+
+
+def stop_pids(pids: set[int], grace_s: float = 3.0) -> None:
+    """SIGTERM, then SIGKILL what is still there after ``grace_s`` (a benchmark cluster keeps no
+    state worth a slow shutdown; Ray's object store files are unlinked while in use)."""
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 10.0)):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+            time.sleep(0.1)
+
+
+def rss_of(pids: set[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+        except (OSError, IndexError, ValueError):
+            pass  # gone since the scan
+    return total
+
+
+def pss_of(pids: set[int]) -> int:
+    """Proportional set size: shared pages (Ray's libraries, the object store) split between sharers."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+class ScaleCluster:
+    """A head plus worker nodes started with ``ray start``; a context manager (see the module doc)."""
+
+    def __init__(
+        self,
+        nodes: int | Sequence[NodeSpec] = 2,
+        cpus_per_node: float = 1,
+        memory_per_node_gib: float | None = None,
+        object_store_mb: int = 256,
+        extra_env: Mapping[str, str] | None = None,
+        start_timeout_s: float = 240,
+    ) -> None:
+        if isinstance(nodes, int):
+            if nodes < 1:
+                raise ValueError(f"a cluster needs at least one node, not {nodes}")
+            names = ["head"] + [f"node{i}" for i in range(1, nodes)]
+            nodes = [NodeSpec(n, cpus_per_node, object_store_mb, memory_per_node_gib) for n in names]
+        self.specs = list(nodes)
+        if len({s.name for s in self.specs}) != len(self.specs):
+            raise ValueError(f"node names must differ: {[s.name for s in self.specs]}")
+        if len(self.specs) > 100:
+            raise ValueError("at most 100 nodes (their folders are n00..n99)")
+        self.extra_env = dict(extra_env or {})
+        self.start_timeout_s = start_timeout_s
+        self.root = ""
+        self.address = ""
+        self.env: dict[str, str] = {}
+        self.nodes: list[Node] = []
+        self._connected = False
+        self._saved_env: dict[str, str | None] = {}
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> ScaleCluster:
+        # short: Ray puts its sockets under <temp-dir>/session_<40 chars>/sockets/ (108-byte limit)
+        self.root = tempfile.mkdtemp(prefix="msscale-", dir="/tmp")
+        self.env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+        self.env.pop("RAY_ADDRESS", None)
+        self.env.setdefault(DATA_DIR_ENV, f"{self.root}/data")
+        self.env.update(self.extra_env)
+        self.nodes = [Node(spec, f"{self.root}/n{i:02d}") for i, spec in enumerate(self.specs)]
+        port = free_port()
+        self.address = f"127.0.0.1:{port}"
+        try:
+            for node in self.nodes:  # one at a time: side by side they time out on a busy 2-core host
+                where = (
+                    ["--head", "--port", str(port)] if node is self.nodes[0] else ["--address", self.address]
+                )
+                self._start_node(node, where)
+            table = process_table()
+            for node in self.nodes:
+                node.node_id = self._raylet_arg(table, node, "--node_id=")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_cmd(self, node: Node, where: list[str]) -> list[str]:
+        spec = node.spec
+        os.makedirs(node.temp_dir, exist_ok=True)
+        resources = {spec.name: NODE_RESOURCE, **spec.resources}
+        cmd = [
+            ray_cli(), "start", *where, "--num-cpus", str(spec.num_cpus), "--resources", _json(resources),
+            "--object-store-memory", str(int(spec.object_store_mb * 2**20)), "--temp-dir", node.temp_dir,
+            "--disable-usage-stats", "--node-manager-port", str(free_port()),
+            "--object-manager-port", str(free_port()), "--dashboard-agent-listen-port", str(free_port()),
+            "--dashboard-agent-grpc-port", str(free_port()), "--runtime-env-agent-port", str(free_port()),
+            "--metrics-export-port", str(free_port()),
+        ]  # fmt: skip
+        if spec.memory_gib is not None:
+            cmd += ["--memory", str(int(spec.memory_gib * 2**30))]
+        if "--head" in where:
+            cmd += ["--include-dashboard=false", "--dashboard-host", "127.0.0.1", "--dashboard-port",
+                    str(free_port()), "--ray-client-server-port", str(free_port())]  # fmt: skip
+        return cmd
+
+    def _start_node(self, node: Node, where: list[str], attempts: int = 2) -> None:
+        """``ray start`` one node; a start that fails (Ray waits only 30 s for a raylet to register,
+        which a loaded host can miss) is stopped by PID and tried again once."""
+        for attempt in range(1, attempts + 1):
+            cmd = self._start_cmd(node, where)
+            try:
+                proc = subprocess.run(
+                    cmd, env=self.env, capture_output=True, text=True, timeout=self.start_timeout_s
+                )
+                out, ok = proc.stdout + proc.stderr, proc.returncode == 0
+            except subprocess.TimeoutExpired as e:
+                out, ok = f"{_tail(e.stdout or '')}{_tail(e.stderr or '')} (timed out)", False
+            if ok:
+                return
+            stop_pids(tree_of(process_table(), node.temp_dir))
+            shutil.rmtree(node.temp_dir, ignore_errors=True)
+            if attempt == attempts:
+                raise RuntimeError(
+                    f"ray start of node {node.spec.name!r} failed {attempts} times:\n{_tail(out)}"
+                )
+
+    @staticmethod
+    def _raylet_arg(table: Mapping[int, tuple[int, str]], node: Node, flag: str) -> str:
+        for pid in tree_of(table, node.temp_dir):
+            args = table[pid][1].split(" ")
+            if Path(args[0]).name == "raylet":
+                return next(a[len(flag) :] for a in args if a.startswith(flag))
+        raise RuntimeError(f"no raylet of node {node.spec.name!r} runs (its folder: {node.temp_dir})")
+
+    def stop(self) -> None:
+        """Disconnect a driver we connected, stop every process of the cluster; raise if one survives."""
+        if self._connected:
+            import ray
+
+            ray.shutdown()
+            self._connected = False
+            for key, value in self._saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        if not self.root:
+            return
+        stop_pids(tree_of(process_table(), self.root))
+        leftover = tree_of(process_table(), self.root)
+        if leftover:
+            raise RuntimeError(
+                f"processes of the scale cluster in {self.root} still alive: {sorted(leftover)}"
+            )
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.root = ""
+
+    def __enter__(self) -> ScaleCluster:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # --- drivers ---------------------------------------------------------------------------------
+    def connect(self, **init_kwargs: Any) -> None:
+        """``ray.init`` this process into the cluster (with its token); ``stop()`` disconnects."""
+        import ray
+
+        for key in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_ADDRESS", DATA_DIR_ENV):
+            self._saved_env.setdefault(key, os.environ.get(key))
+        os.environ.pop("RAY_ADDRESS", None)
+        for key in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", DATA_DIR_ENV):
+            os.environ[key] = self.env[key]
+        try:  # Ray caches its config and token at import: read them again from the environment
+            from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
+
+            Config.initialize("")
+            AuthenticationTokenLoader.instance().reset_cache()
+        except ImportError:  # a Ray without token auth
+            pass
+        ray.init(address=self.address, **{"log_to_driver": False, **init_kwargs})
+        self._connected = True
+
+    def run_driver(self, argv: Sequence[str], **popen_kwargs: Any) -> subprocess.Popen:
+        """A driver process (``[python, script, ...]``) with the cluster's environment."""
+        return subprocess.Popen(list(argv), env={**self.env, **popen_kwargs.pop("env", {})}, **popen_kwargs)
+
+    # --- placement -------------------------------------------------------------------------------
+    def node_ids(self) -> list[str]:
+        """Node ids (hex), head first."""
+        return [n.node_id for n in self.nodes]
+
+    def name_of(self, node_id: str) -> str:
+        return next(n.spec.name for n in self.nodes if n.node_id == node_id)
+
+    def spread(self, count: int, soft: bool = False, include_head: bool = True) -> list[dict[str, Any]]:
+        """``actor_options`` for ``count`` actors (pools, shards), round-robin over the nodes."""
+        ids = self.node_ids() if include_head or len(self.nodes) == 1 else self.node_ids()[1:]
+        return [on_node(ids[i % len(ids)], soft) for i in range(count)]
+
+    # --- memory ----------------------------------------------------------------------------------
+    def pids_by_node(self, table: Mapping[int, tuple[int, str]] | None = None) -> dict[str, set[int]]:
+        """``{node_id: pids}``: the processes naming a node's folder and their descendants."""
+        table = process_table() if table is None else table
+        return {n.node_id: tree_of(table, n.temp_dir) for n in self.nodes}
+
+    def node_rss(self) -> dict[str, int]:
+        """``{node_id: bytes}``: the summed RSS of each node's processes now."""
+        return {node: rss_of(pids) for node, pids in self.pids_by_node().items()}
+
+    @contextmanager
+    def sample_memory(
+        self, interval_s: float = 0.25, extra: Mapping[str, int] | None = None, pss: bool = False
+    ) -> Iterator[MemorySampler]:
+        """Sample every node's memory in a background thread while the block runs (see ``MemorySampler``)."""
+        sampler = MemorySampler(self, interval_s, dict(extra or {}), pss)
+        sampler.start()
+        try:
+            yield sampler
+        finally:
+            sampler.stop()
+
+
+def on_node(node_id: str, soft: bool = False) -> dict[str, Any]:
+    """``actor_options`` placing an actor on a node (soft: elsewhere when that node is gone)."""
+    return {"scheduling_strategy": {"node_affinity": {"node_id": node_id, "soft": soft}}}
+
+
+def with_resource(name: str, amount: float = 0.001) -> dict[str, Any]:
+    """``actor_options`` asking for a sliver of a node's own resource (``NodeSpec.name``)."""
+    return {"resources": {name: amount}}
+
+
+class MemorySampler:
+    """Per-node memory sampled in a thread: ``peak_by_node`` ({node id or extra name: bytes}),
+    ``peak_total`` (the peak of the sum over all nodes and extras, taken at one instant),
+    ``samples`` (``[(seconds since start, {key: bytes})]``), ``pids_seen`` ({key: every pid counted}).
+    ``extra`` names processes outside the cluster (a driver: ``{"driver": pid}``), counted with
+    their descendants. RSS by default; ``pss=True`` splits shared pages between their processes."""
+
+    def __init__(self, cluster: ScaleCluster, interval_s: float, extra: dict[str, int], pss: bool) -> None:
+        self.cluster = cluster
+        self.interval_s = interval_s
+        self.extra = extra
+        self.measure = pss_of if pss else rss_of
+        self.peak_by_node: dict[str, int] = {}
+        self.peak_total = 0
+        self.samples: list[tuple[float, dict[str, int]]] = []
+        self.pids_seen: dict[str, set[int]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="scale-memory", daemon=True)
+        self._t0 = 0.0
+
+    def start(self) -> None:
+        self._t0 = time.monotonic()
+        self.sample()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.sample()
+
+    def sample(self) -> dict[str, int]:
+        table = process_table()
+        groups = self.cluster.pids_by_node(table)
+        counted = set().union(*groups.values()) if groups else set()
+        for name, pid in self.extra.items():
+            groups[name] = tree_of(table, roots={pid} & set(table)) - counted
+        now = {key: self.measure(pids) for key, pids in groups.items()}
+        for key, pids in groups.items():
+            self.pids_seen.setdefault(key, set()).update(pids)
+            self.peak_by_node[key] = max(self.peak_by_node.get(key, 0), now[key])
+        self.peak_total = max(self.peak_total, sum(now.values()))
+        self.samples.append((time.monotonic() - self._t0, now))
+        return now
+
+
+def _tail(out: str | bytes, size: int = 3000) -> str:
+    return (out.decode(errors="replace") if isinstance(out, bytes) else out)[-size:]
+
+
+def _json(value: object) -> str:
+    import json
+
+    return json.dumps(value)

@@ -1,0 +1,87 @@
+"""The scale benchmark's local multi-node cluster (benchmarks/scale_cluster.py): two ``ray start``
+nodes with their own resources and folders, pools pinned to each by ``actor_options``, a round of
+3,000 pooled agents with nothing lost or doubled, memory sampled per node (each actor's process
+counted on the node it runs on), and every process of the cluster gone afterwards (by PID)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.scale_cluster import NodeSpec, ScaleCluster, process_table
+
+HERE = Path(__file__).resolve().parent
+PER_POOL = 1500
+MIB = 2**20
+
+
+def started_at(pids: set[int]) -> dict[int, str]:
+    """``{pid: start time in clock ticks}`` of those running (a reused PID has another start time)."""
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        except (OSError, IndexError):
+            pass
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_two_nodes_pools_placed_memory_per_node_nothing_left(tmp_path: Path) -> None:
+    specs = [
+        NodeSpec("head", num_cpus=1, object_store_mb=100),
+        NodeSpec("node1", num_cpus=1, object_store_mb=100),
+    ]
+    out = tmp_path / "result.json"
+    with ScaleCluster(specs) as cluster:
+        root = cluster.root
+        head, node1 = ids = cluster.node_ids()
+        assert len(set(ids)) == 2 and all(len(i) == 56 for i in ids), ids
+        assert cluster.name_of(node1) == "node1"
+        idle = cluster.node_rss()
+        started = cluster.pids_by_node()
+        assert all(idle[i] > 0 and started[i] for i in ids), (idle, started)
+        assert not started[head] & started[node1]  # each process is counted on one node
+
+        driver = cluster.run_driver(
+            [sys.executable, str(HERE / "cluster_harness_driver.py"), cluster.address, str(out), str(PER_POOL), *ids],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=HERE.parents[1],
+        )  # fmt: skip
+        with cluster.sample_memory(interval_s=0.2, extra={"driver": driver.pid}) as memory:
+            log, _ = driver.communicate(timeout=200)
+        assert driver.returncode == 0, log[-5000:]
+        result = json.loads(out.read_text())
+        seen = set().union(*memory.pids_seen.values())
+        ours = started_at(seen | set().union(*cluster.pids_by_node().values()))
+        assert len(ours) > 10, ours  # raylets, GCS, agents, workers of both nodes
+
+    # placement: the center's actors on the head, one pool on each node, as actor_options asked
+    assert {result[k]["node"] for k in ("env", "registry", "sink")} == {head}
+    assert [p["node"] for p in result["pools"]] == [head, node1]
+    # memory: each actor's process was counted on its own node, the driver on its own
+    for pool in result["pools"]:
+        assert pool["pid"] in memory.pids_seen[pool["node"]]
+    assert result["env"]["pid"] in memory.pids_seen[head]
+    assert driver.pid in memory.pids_seen["driver"] and not memory.pids_seen["driver"] & (
+        seen - memory.pids_seen["driver"]
+    )
+    # a pool of 1,500 agents is a new worker process on node1: its peak is above its idle memory
+    assert memory.peak_by_node[node1] >= idle[node1] + 20 * MIB, (memory.peak_by_node, idle)
+    assert memory.peak_by_node[head] >= idle[head] + 20 * MIB, (memory.peak_by_node, idle)
+    assert memory.peak_by_node["driver"] > 20 * MIB
+    assert max(memory.peak_by_node.values()) <= memory.peak_total <= sum(memory.peak_by_node.values())
+    assert len(memory.samples) >= 3
+    # the round: every pooled agent replied exactly once
+    roles = result["roles"]
+    assert len(roles) == 2 * PER_POOL and result["frames"] == 2 * PER_POOL
+    assert result["replies"] == {r: 1 for r in roles}
+    # nothing of the cluster is left: no process we saw, none naming its folder, the folder gone
+    still = {p for p, t in started_at(set(ours)).items() if ours[p] == t}
+    assert not still, sorted(still)
+    assert not [p for p, (_, cmd) in process_table().items() if root in cmd]
+    assert not Path(root).exists()
