@@ -269,22 +269,10 @@ class ScaleCluster:
 
     # --- drivers ---------------------------------------------------------------------------------
     def connect(self, **init_kwargs: Any) -> None:
-        """``ray.init`` this process into the cluster (with its token); ``stop()`` disconnects."""
-        import ray
-
+        """``ray.init`` this process into the cluster (see ``join``); ``stop()`` disconnects."""
         for key in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_ADDRESS", DATA_DIR_ENV):
             self._saved_env.setdefault(key, os.environ.get(key))
-        os.environ.pop("RAY_ADDRESS", None)
-        for key in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", DATA_DIR_ENV):
-            os.environ[key] = self.env[key]
-        try:  # Ray caches its config and token at import: read them again from the environment
-            from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
-
-            Config.initialize("")
-            AuthenticationTokenLoader.instance().reset_cache()
-        except ImportError:  # a Ray without token auth
-            pass
-        ray.init(address=self.address, **{"log_to_driver": False, **init_kwargs})
+        join(self.address, self.env["RAY_AUTH_TOKEN"], self.env[DATA_DIR_ENV], **init_kwargs)
         self._connected = True
 
     def run_driver(self, argv: Sequence[str], **popen_kwargs: Any) -> subprocess.Popen:
@@ -325,6 +313,27 @@ class ScaleCluster:
             yield sampler
         finally:
             sampler.stop()
+
+
+def join(address: str, token: str, data_dir: str | None = None, **init_kwargs: Any) -> None:
+    """A driver joins a token-auth cluster, even when it imported Ray before it knew the token:
+    the token and token mode go into this process's environment (inherited by what it starts), and
+    Ray's cached config and token are read again before ``ray.init``."""
+    import ray
+
+    os.environ.pop("RAY_ADDRESS", None)
+    os.environ["RAY_AUTH_MODE"] = "token"
+    os.environ["RAY_AUTH_TOKEN"] = token
+    if data_dir:
+        os.environ[DATA_DIR_ENV] = data_dir
+    try:
+        from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
+
+        Config.initialize("")
+        AuthenticationTokenLoader.instance().reset_cache()
+    except ImportError:  # a Ray without token auth
+        pass
+    ray.init(address=address, **{"log_to_driver": False, **init_kwargs})
 
 
 def on_node(node_id: str, soft: bool = False) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """The driver of the cluster-harness test (its own process: one process joins one Ray cluster).
 
-``python cluster_harness_driver.py ADDRESS OUT.json AGENTS_PER_POOL NODE_ID...``: a PoolTaskCenter
-whose Environment and Registry sit on the first node, one pool of AGENTS_PER_POOL scripted agents
-pinned to each given node (``actor_options`` from the harness), one round in which every pooled
-agent reads the task and replies to a sink; writes where each actor ran (node and PID) and what
-the sink received to OUT.json.
+``python cluster_harness_driver.py ADDRESS TOKEN OUT.json AGENTS_PER_POOL SINK_NODE NODE_ID...``:
+joins with the token (started without one in its environment, Ray imported first), puts a
+PoolTaskCenter's Environment and Registry on the first node, one pool of AGENTS_PER_POOL scripted
+agents on each given node, a sink on the node named SINK_NODE (node affinity and node resource
+``actor_options`` from the harness); one round in which every pooled agent reads the task and
+replies to the sink; writes where each actor ran (node and PID) and what the sink got to OUT.json.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import ray  # noqa: E402
 
-from benchmarks.scale_cluster import on_node  # noqa: E402
+from benchmarks.scale_cluster import join, on_node, with_resource  # noqa: E402
 from msagent.runtime import call, create_component  # noqa: E402
 from msagent.runtime.pool import PoolTaskCenter, create_pool  # noqa: E402
 from msagent.runtime.testing_agents import EchoAgent  # noqa: E402
@@ -39,8 +40,10 @@ def where(actor: Any) -> dict[str, Any]:
 
 
 def main() -> None:
-    address, out, per_pool, node_ids = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
-    ray.init(address=address, log_to_driver=False)
+    address, token, out, per_pool, sink_node = sys.argv[1:6]
+    node_ids = sys.argv[6:]
+    assert "RAY_AUTH_TOKEN" not in os.environ and ray.__version__
+    join(address, token)
     prefix = f"h{uuid.uuid4().hex[:6]}"
     tc = PoolTaskCenter(remote=True, prefix_name=prefix, actor_options=on_node(node_ids[0]))
     agents: list[Any] = []
@@ -48,13 +51,13 @@ def main() -> None:
     t0 = time.perf_counter()
     for i, node in enumerate(node_ids):
         members = create_pool(
-            EchoAgent, [{"name": f"n{i}a{j}", "llm": LLM} for j in range(per_pool)], name=f"pool{i}",
+            EchoAgent, [{"name": f"n{i}a{j}", "llm": LLM} for j in range(int(per_pool))], name=f"pool{i}",
             remote=True, prefix_name=prefix, actor_options=on_node(node),
         )  # fmt: skip
         agents += members
         pools.append(members[0].pool)
     sink = create_component(EchoAgent, name="sink", remote=True, prefix_name=prefix, llm=LLM,
-                            actor_options=on_node(node_ids[0]))  # fmt: skip
+                            actor_options=with_resource(sink_node))  # fmt: skip
     tc.add_agents([*agents, sink])
     setup_s = time.perf_counter() - t0
     roles = [a.role for a in agents]

@@ -48,9 +48,12 @@ def test_two_nodes_pools_placed_memory_per_node_nothing_left(tmp_path: Path) -> 
         assert all(idle[i] > 0 and started[i] for i in ids), (idle, started)
         assert not started[head] & started[node1]  # each process is counted on one node
 
-        driver = cluster.run_driver(
-            [sys.executable, str(HERE / "cluster_harness_driver.py"), cluster.address, str(out), str(PER_POOL), *ids],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=HERE.parents[1],
+        token = cluster.env["RAY_AUTH_TOKEN"]
+        no_token = {k: v for k, v in cluster.env.items() if not k.startswith("RAY_AUTH")}
+        driver = subprocess.Popen(
+            [sys.executable, str(HERE / "cluster_harness_driver.py"), cluster.address, token, str(out),
+             str(PER_POOL), "node1", *ids],
+            env=no_token, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=HERE.parents[1],
         )  # fmt: skip
         with cluster.sample_memory(interval_s=0.2, extra={"driver": driver.pid}) as memory:
             log, _ = driver.communicate(timeout=200)
@@ -60,8 +63,9 @@ def test_two_nodes_pools_placed_memory_per_node_nothing_left(tmp_path: Path) -> 
         ours = started_at(seen | set().union(*cluster.pids_by_node().values()))
         assert len(ours) > 10, ours  # raylets, GCS, agents, workers of both nodes
 
-    # placement: the center's actors on the head, one pool on each node, as actor_options asked
-    assert {result[k]["node"] for k in ("env", "registry", "sink")} == {head}
+    # placement: the center's actors on the head, one pool on each node, the sink on node1's resource
+    assert {result[k]["node"] for k in ("env", "registry")} == {head}
+    assert result["sink"]["node"] == node1
     assert [p["node"] for p in result["pools"]] == [head, node1]
     # memory: each actor's process was counted on its own node, the driver on its own
     for pool in result["pools"]:
