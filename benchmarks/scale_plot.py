@@ -94,6 +94,7 @@ class Measured:
     nodes: int = 1
     env_shards: int = 1
     deliveries_per_agent: float = 1.0  # messages each agent's reply is delivered to
+    shard_deliveries_per_s: float | None = None  # one shard's rate measured alone; default: the round's
 
     @property
     def cpu_us_per_agent_round(self) -> float:
@@ -105,6 +106,8 @@ class Measured:
 
     @property
     def deliveries_per_shard_s(self) -> float:
+        if self.shard_deliveries_per_s:
+            return self.shard_deliveries_per_s
         return self.agents * self.deliveries_per_agent / self.round_s / self.env_shards
 
 
@@ -163,8 +166,12 @@ def project_cluster(
         f"the model answers at once and runs elsewhere (a served model's latency overlaps: 64 calls in flight per "
         f"pool; its hardware is not counted); each agent's reply goes to {measured.deliveries_per_agent:g} "
         "recipient(s) per round",
-        f"an Environment shard is one core and delivers what one shard did here "
-        f"({measured.deliveries_per_shard_s:,.0f} deliveries/s, a lower bound: the round also ran the agents)",
+        f"an Environment shard is one core and delivers {measured.deliveries_per_shard_s:,.0f} messages/s "
+        + (
+            "(measured alone)"
+            if measured.shard_deliveries_per_s
+            else "(what one shard did in the round: a lower bound, the round also ran the agents)"
+        ),
         "the network between real nodes adds latency per call but pools batch a round into a few calls per shard",
     ]
     return Projection(

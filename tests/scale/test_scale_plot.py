@@ -62,5 +62,10 @@ def test_projection_arithmetic_and_assumptions() -> None:
     # slower agents need more nodes; a full node set does not shrink below what memory needs
     slow = project_cluster(Measured(agents=100_000, round_s=400, cores=2, peak_bytes=6 * GIB, idle_bytes=GIB))
     assert slow.nodes_for_cpu > p.nodes_for_cpu
+    # a shard's rate measured alone replaces the round's lower bound
+    alone = Measured(agents=100_000, round_s=40, cores=2, peak_bytes=6 * GIB, idle_bytes=GIB,
+                     shard_deliveries_per_s=20_000)  # fmt: skip
+    assert project_cluster(alone).env_shards == math.ceil(1e6 / 60 / (20_000 * 0.5)) < p.env_shards
+    assert "measured alone" in projection_table(project_cluster(alone))
     with pytest.raises(ValueError):
         project_cluster(m, utilization=0)
