@@ -5,12 +5,12 @@
         pools = [create_pool(..., actor_options=opts) for opts in cluster.spread(6)]
         with cluster.sample_memory() as memory:
             ...                                            # a round
-        print(memory.peak_by_node, memory.peak_total)
+        print(memory.peak_by_node, memory.peak_total, memory.cpu_s_by_node)
 
 Each node is its own ``ray start`` (the first is the head) with its own ``--num-cpus``, ``--memory``,
 ``--object-store-memory``, custom resource ``{<node name>: 1000}`` and its own ``--temp-dir``
 (``<root>/n00``, ``<root>/n01``, ...), so the processes of a node are the ones naming its folder and
-their descendants (the raylet's workers). Ports are free ones (``msagent.ports.free_port``); Ray
+their descendants (the raylet's workers): ``scale_measure.py`` sums their memory and CPU. Ports are free ones (``msagent.ports.free_port``); Ray
 2.60's token auth is on (``RAY_AUTH_MODE=token`` and a fresh ``RAY_AUTH_TOKEN``, in ``cluster.env``
 for a driver started as a subprocess). Stopping stops every process naming ``<root>`` (SIGTERM, then
 SIGKILL) and raises if one survives: never a bare ``ray stop``, which would stop every Ray here.
@@ -31,7 +31,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -41,12 +40,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.scale_measure import MemorySampler, process_table, rss_of, tree_of  # noqa: E402
 from msagent.ports import free_port  # noqa: E402
 from msagent.settings import DATA_DIR_ENV  # noqa: E402
 from msagent.testing.ray_head import ray_cli  # noqa: E402
 
 NODE_RESOURCE = 1000.0  # each node offers {<name>: 1000}; with_resource() takes 0.001 of it
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 @dataclass(frozen=True)
@@ -67,35 +66,6 @@ class Node:
     node_id: str = ""  # hex, read from the raylet's command line once it runs
 
 
-def process_table() -> dict[int, tuple[int, str]]:
-    """``{pid: (parent pid, command line)}`` of every process we can read."""
-    table: dict[int, tuple[int, str]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        table[int(entry.name)] = (ppid, cmdline)
-    return table
-
-
-def tree_of(
-    table: Mapping[int, tuple[int, str]], marker: str | None = None, roots: set[int] | None = None
-) -> set[int]:
-    """Processes naming ``marker`` (never this one) and the ``roots``, with all their descendants."""
-    me = os.getpid()
-    found = {p for p, (_, cmd) in table.items() if marker and marker in cmd and p != me} | (roots or set())
-    grew = True
-    while grew:
-        kids = {p for p, (pp, _) in table.items() if pp in found and p not in found and p != me}
-        found |= kids
-        grew = bool(kids)
-    return found & set(table)
-
-
 def stop_pids(pids: set[int], grace_s: float = 3.0) -> None:
     """SIGTERM, then SIGKILL what is still there after ``grace_s`` (a benchmark cluster keeps no
     state worth a slow shutdown; Ray's object store files are unlinked while in use)."""
@@ -108,30 +78,6 @@ def stop_pids(pids: set[int], grace_s: float = 3.0) -> None:
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
             time.sleep(0.1)
-
-
-def rss_of(pids: set[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
-        except (OSError, IndexError, ValueError):
-            pass  # gone since the scan
-    return total
-
-
-def pss_of(pids: set[int]) -> int:
-    """Proportional set size: shared pages (Ray's libraries, the object store) split between sharers."""
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1]) * 1024
-                    break
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
 
 
 class ScaleCluster:
@@ -306,8 +252,8 @@ class ScaleCluster:
     def sample_memory(
         self, interval_s: float = 0.25, extra: Mapping[str, int] | None = None, pss: bool = False
     ) -> Iterator[MemorySampler]:
-        """Sample every node's memory in a background thread while the block runs (see ``MemorySampler``)."""
-        sampler = MemorySampler(self, interval_s, dict(extra or {}), pss)
+        """Sample every node's memory and CPU in a thread while the block runs (``scale_measure.MemorySampler``)."""
+        sampler = MemorySampler(self.pids_by_node, interval_s, dict(extra or {}), pss)
         sampler.start()
         try:
             yield sampler
@@ -344,55 +290,6 @@ def on_node(node_id: str, soft: bool = False) -> dict[str, Any]:
 def with_resource(name: str, amount: float = 0.001) -> dict[str, Any]:
     """``actor_options`` asking for a sliver of a node's own resource (``NodeSpec.name``)."""
     return {"resources": {name: amount}}
-
-
-class MemorySampler:
-    """Per-node memory sampled in a thread: ``peak_by_node`` ({node id or extra name: bytes}),
-    ``peak_total`` (the peak of the sum over all nodes and extras, taken at one instant),
-    ``samples`` (``[(seconds since start, {key: bytes})]``), ``pids_seen`` ({key: every pid counted}).
-    ``extra`` names processes outside the cluster (a driver: ``{"driver": pid}``), counted with
-    their descendants. RSS by default; ``pss=True`` splits shared pages between their processes."""
-
-    def __init__(self, cluster: ScaleCluster, interval_s: float, extra: dict[str, int], pss: bool) -> None:
-        self.cluster = cluster
-        self.interval_s = interval_s
-        self.extra = extra
-        self.measure = pss_of if pss else rss_of
-        self.peak_by_node: dict[str, int] = {}
-        self.peak_total = 0
-        self.samples: list[tuple[float, dict[str, int]]] = []
-        self.pids_seen: dict[str, set[int]] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="scale-memory", daemon=True)
-        self._t0 = 0.0
-
-    def start(self) -> None:
-        self._t0 = time.monotonic()
-        self.sample()
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sample()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self.sample()
-
-    def sample(self) -> dict[str, int]:
-        table = process_table()
-        groups = self.cluster.pids_by_node(table)
-        counted = set().union(*groups.values()) if groups else set()
-        for name, pid in self.extra.items():
-            groups[name] = tree_of(table, roots={pid} & set(table)) - counted
-        now = {key: self.measure(pids) for key, pids in groups.items()}
-        for key, pids in groups.items():
-            self.pids_seen.setdefault(key, set()).update(pids)
-            self.peak_by_node[key] = max(self.peak_by_node.get(key, 0), now[key])
-        self.peak_total = max(self.peak_total, sum(now.values()))
-        self.samples.append((time.monotonic() - self._t0, now))
-        return now
 
 
 def _tail(out: str | bytes, size: int = 3000) -> str:

@@ -95,10 +95,11 @@ class Measured:
     env_shards: int = 1
     deliveries_per_agent: float = 1.0  # messages each agent's reply is delivered to
     shard_deliveries_per_s: float | None = None  # one shard's rate measured alone; default: the round's
+    cpu_s: float | None = None  # CPU seconds all processes used in the round; default: round_s x cores
 
     @property
     def cpu_us_per_agent_round(self) -> float:
-        return self.round_s * self.cores * 1e6 / self.agents
+        return (self.cpu_s if self.cpu_s else self.round_s * self.cores) * 1e6 / self.agents
 
     @property
     def bytes_per_agent(self) -> float:
@@ -158,7 +159,12 @@ def project_cluster(
     assumptions = [
         f"measured: {measured.agents:,} agents, one round in {measured.round_s:.2f} s on {measured.cores:g} cores "
         f"({measured.nodes} node(s), {measured.env_shards} shard(s)): {measured.cpu_us_per_agent_round:,.0f} "
-        "CPU-µs per agent-round, counting every core as busy for the whole round (an upper bound on a shared host)",
+        "CPU-µs per agent-round, "
+        + (
+            "the CPU time its processes used (scale_measure.py)"
+            if measured.cpu_s
+            else "counting every core as busy for the whole round (an upper bound on a shared host)"
+        ),
         f"memory per agent = (peak - idle) / agents = {measured.bytes_per_agent / 1024:,.1f} KiB, growing linearly; "
         f"each node also keeps max({node.reserve_gib:g} GiB, the measured idle {idle_per_node / GIB:.2f} GiB) for "
         "the OS and Ray's daemons",

@@ -1,13 +1,15 @@
 """The scale benchmark's local multi-node cluster (benchmarks/scale_cluster.py): two ``ray start``
 nodes with their own resources and folders, pools pinned to each by ``actor_options``, a round of
-3,000 pooled agents with nothing lost or doubled, memory sampled per node (each actor's process
-counted on the node it runs on), and every process of the cluster gone afterwards (by PID)."""
+3,000 pooled agents with nothing lost or doubled, memory and CPU sampled per node (each actor's
+process counted on the node it runs on), and every process of the cluster gone afterwards (by PID)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -55,8 +57,10 @@ def test_two_nodes_pools_placed_memory_per_node_nothing_left(tmp_path: Path) -> 
              str(PER_POOL), "node1", *ids],
             env=no_token, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=HERE.parents[1],
         )  # fmt: skip
+        t0 = time.monotonic()
         with cluster.sample_memory(interval_s=0.2, extra={"driver": driver.pid}) as memory:
             log, _ = driver.communicate(timeout=200)
+        elapsed = time.monotonic() - t0
         assert driver.returncode == 0, log[-5000:]
         result = json.loads(out.read_text())
         seen = set().union(*memory.pids_seen.values())
@@ -80,6 +84,10 @@ def test_two_nodes_pools_placed_memory_per_node_nothing_left(tmp_path: Path) -> 
     assert memory.peak_by_node["driver"] > 20 * MIB
     assert max(memory.peak_by_node.values()) <= memory.peak_total <= sum(memory.peak_by_node.values())
     assert len(memory.samples) >= 3
+    # CPU: the pools built and stepped 1,500 agents on each node; no more than the cores could give
+    cpu = memory.cpu_s_by_node
+    assert cpu[node1] > 0.2 and cpu[head] > 0.2 and cpu["driver"] > 0.2, cpu
+    assert memory.cpu_s_total <= elapsed * (os.cpu_count() or 1) + 1, (cpu, elapsed)
     # the round: every pooled agent replied exactly once
     roles = result["roles"]
     assert len(roles) == 2 * PER_POOL and result["frames"] == 2 * PER_POOL

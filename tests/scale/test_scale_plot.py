@@ -67,5 +67,9 @@ def test_projection_arithmetic_and_assumptions() -> None:
                      shard_deliveries_per_s=20_000)  # fmt: skip
     assert project_cluster(alone).env_shards == math.ceil(1e6 / 60 / (20_000 * 0.5)) < p.env_shards
     assert "measured alone" in projection_table(project_cluster(alone))
+    # the CPU time measured replaces wall time x cores
+    timed = Measured(agents=100_000, round_s=40, cores=2, peak_bytes=6 * GIB, idle_bytes=GIB, cpu_s=20)
+    assert timed.cpu_us_per_agent_round == pytest.approx(200)
+    assert "CPU time its processes used" in projection_table(project_cluster(timed))
     with pytest.raises(ValueError):
         project_cluster(m, utilization=0)
