@@ -121,3 +121,18 @@ def node_url(container: Any, port: int, limits: ContainerLimits) -> str:
     if not ip:
         raise ConfigError(f"container {container.name} has no address on {INTERNAL_NETWORK}")
     return f"http://{ip}:{port}"
+
+
+def list_containers(client: Any, labels: list[str]) -> list[Any]:
+    """The containers (any state) carrying all ``labels``, fully inspected. Docker's own listing
+    inspects each one it found and fails with 404 when one is removed meanwhile (a pool node being
+    replaced, another manager's cleanup); such a container is simply gone here."""
+    from docker.errors import NotFound
+
+    found = []
+    for summary in client.containers.list(all=True, sparse=True, filters={"label": labels}):
+        try:
+            found.append(client.containers.get(summary.id))
+        except NotFound:
+            continue
+    return found

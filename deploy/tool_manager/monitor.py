@@ -21,6 +21,7 @@ from deploy.tool_manager.container import (
     LABEL_TENANT,
     LABEL_TOOL,
     ContainerLimits,
+    list_containers,
     node_url,
 )
 from deploy.tool_manager.errors import ManagerError
@@ -37,8 +38,7 @@ log = logging.getLogger(__name__)
 def _containers(manager_id: str) -> list[Any]:
     from deploy.tool_node.image import docker_client
 
-    client = docker_client()
-    return list(client.containers.list(all=True, filters={"label": [f"{LABEL}=1", f"{LABEL_MANAGER}={manager_id}"]}))
+    return list_containers(docker_client(), [f"{LABEL}=1", f"{LABEL_MANAGER}={manager_id}"])
 
 
 async def recover(manager: ToolManager) -> None:

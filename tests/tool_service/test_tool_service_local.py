@@ -17,6 +17,8 @@ from tool_service_helpers import (
     wait_until,
 )
 
+from deploy.tool_manager.container import list_containers
+
 pytestmark = pytest.mark.docker
 
 
@@ -141,7 +143,7 @@ def test_monitor_stops_idle_nodes_and_catalogue(tool_image: str, docker_client: 
 
 def _ours(docker_client: Any, manager_id: str) -> dict[str, Any]:
     """This manager's containers by node name (a container's name is the node's under the manager id)."""
-    found = docker_client.containers.list(all=True, filters={"label": f"msagent.manager={manager_id}"})
+    found = list_containers(docker_client, [f"msagent.manager={manager_id}"])
     return {x.name.removeprefix(f"msagent-{manager_id}-"): x for x in found}
 
 

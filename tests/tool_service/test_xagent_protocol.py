@@ -18,13 +18,15 @@ import requests
 from tool_service_helpers import SESSION, TOKEN, LocalManager, client_for, port_range, wait_until
 from xagent_client import XAgentToolServer
 
+from deploy.tool_manager.container import list_containers
+
 pytestmark = pytest.mark.docker
 
 ENVS = {"FileSystemEnv", "PythonNotebook", "ShellEnv", "WebEnv", "RapidAPIEnv"}
 
 
 def _containers(docker_client: Any, manager_id: str) -> list[Any]:
-    return list(docker_client.containers.list(all=True, filters={"label": f"msagent.manager={manager_id}"}))
+    return list_containers(docker_client, [f"msagent.manager={manager_id}"])
 
 
 @pytest.fixture(scope="module")
