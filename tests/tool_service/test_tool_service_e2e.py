@@ -207,4 +207,4 @@ def test_a_dead_node_actor_is_replaced_and_its_container_still_removed(
             await m.close()
 
     asyncio.run(scenario())
-    assert not [c for c in docker_client.containers.list(all=True) if c.name == f"calculator_{tenant}"]
+    assert not docker_client.containers.list(all=True, sparse=True, filters={"name": f"^calculator_{tenant}$"})

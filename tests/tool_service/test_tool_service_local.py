@@ -133,7 +133,7 @@ def test_monitor_stops_idle_nodes_and_catalogue(tool_image: str, docker_client: 
                 f"calculator_{tenant}") == "running":
             assert time.monotonic() < deadline, "the idle node was not stopped"
             time.sleep(0.3)
-        assert not [x for x in docker_client.containers.list(all=True) if x.name == f"calculator_{tenant}"]
+        assert not docker_client.containers.list(all=True, sparse=True, filters={"name": f"^calculator_{tenant}$"})
         out = c.post("/get_json_schema_for_tools", json={"tool_names": ["calculator", "nope"]}).json()["output"]
         assert [t["name"] for t in out["tools_json"]] == ["calculator"] and out["missing_tools"] == ["nope"]
         out = c.post("/retrieving_tools", json={"question": "evaluate an arithmetic expression", "top_k": 1})
