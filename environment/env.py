@@ -45,7 +45,7 @@ from typing import Any
 from pydantic_core import PydanticSerializationError
 
 from environment.log import DuplicateIdError, LoggedMessage, MessageLog, discard
-from environment.routing import Subscription, WatchAll, normalize_send_to, subscription_for
+from environment.routing import Subscription, WatchAll, normalize_send_to, shard_of, subscription_for
 from msagent.errors import AgentDisabledError, DuplicateRoleError, InvalidContentError, UnknownRoleError
 from msagent.runtime.ids import ComponentId, Role
 from msagent.schemas import Message, SendTo, clean_text
@@ -77,6 +77,20 @@ def derived_id(key: str, index: int = 0) -> str:
     return uuid.uuid5(_ID_NAMESPACE, f"{key}/{index}").hex
 
 
+def as_message(sender: str, raw: Any, request_id: str | None, index: int) -> Message:
+    """What a publish of ``raw`` by ``sender`` stores: a Message with its sender filled in; text
+    gets an id derived from the call's request id (a retry computes it again)."""
+    if isinstance(raw, Message):
+        return raw if raw.sent_from else raw.model_copy(update={"sent_from": sender})
+    if not isinstance(raw, str):
+        raise InvalidContentError(
+            f"a message from {sender!r} must be text or a Message, not {type(raw).__name__}", role=sender
+        )
+    if request_id:
+        return Message(id=derived_id(request_id, index), role=sender, content=raw, sent_from=sender)
+    return Message(role=sender, content=raw, sent_from=sender)
+
+
 def log_path(name: str, instance_id: str) -> Path:
     safe = re.sub(r"[^A-Za-z0-9_.\-]", "_", f"{name}-{instance_id}")
     return data_dir("environments") / f"{safe}.sqlite3"
@@ -97,8 +111,13 @@ class Environment:
         durable: bool = True,
         roles: Sequence[str] | None = None,
         prefix_name: str | None = None,
+        shard: int = 0,
+        shards: int = 1,
     ) -> None:
         self.name = name
+        # one shard of a ShardedEnvironment: it holds the roles that hash to ``shard`` and takes
+        # of an addressed message only the recipients it holds (the router sends it where needed)
+        self.shard, self.shards = int(shard), max(1, int(shards))
         self.component = ComponentId(name, prefix_name).actor_name
         self.instance_id = instance_id or uuid.uuid4().hex
         path = ":memory:" if not durable else (storage_path or str(log_path(name, self.instance_id)))
@@ -191,6 +210,7 @@ class Environment:
         """Register roles; registering a role again the same way is a no-op (retries are safe)."""
         names = [roles] if isinstance(roles, str) else list(roles)
         with self._lock:
+            new: dict[str, int] = {}
             for name in names:
                 role = Role(str(name)).name
                 if role in self._subs:
@@ -201,7 +221,10 @@ class Environment:
                             role=role,
                         )
                     continue
-                self._log.save_role(role, len(self._subs), watcher, True, self._next_seq)
+                new.setdefault(role, len(self._subs) + len(new))
+            # one commit for all of them (a pool registers thousands at once)
+            self._log.save_roles([(role, order, watcher, True, self._next_seq) for role, order in new.items()])
+            for role in new:
                 self._add_role(role, watcher, True, self._next_seq)
 
     def unregister_role(self, role: str) -> None:
@@ -309,19 +332,18 @@ class Environment:
         return seqs
 
     def _as_message(self, sender: str, raw: Any, request_id: str | None, index: int) -> Message:
-        if isinstance(raw, Message):
-            return raw if raw.sent_from else raw.model_copy(update={"sent_from": sender})
-        if not isinstance(raw, str):
-            raise InvalidContentError(
-                f"a message from {sender!r} must be text or a Message, not {type(raw).__name__}", role=sender
-            )
-        if request_id:
-            return Message(id=derived_id(request_id, index), role=sender, content=raw, sent_from=sender)
-        return Message(role=sender, content=raw, sent_from=sender)
+        return as_message(sender, raw, request_id, index)
+
+    def _mine(self, roles: Sequence[str]) -> list[str]:
+        """The roles of ``roles`` this shard holds (all of them when not sharded)."""
+        if self.shards == 1:
+            return list(roles)
+        return [r for r in roles if shard_of(r, self.shards) == self.shard]
 
     def _route(self, sender: str, msg: Message) -> tuple[list[str], tuple[str, ...] | None, tuple[str, ...]]:
         explicit = msg.recipients()
         if explicit is not None:
+            explicit = self._mine(explicit)
             for role in explicit:
                 self._known(role)
                 if not self._enabled[role]:
@@ -338,7 +360,7 @@ class Environment:
         without storing anything: lets a caller refuse a bad address before any model runs."""
         explicit = Message(role="check", content="", send_to=normalize_send_to(send_to)).recipients()
         with self._lock:
-            for role in explicit or ():
+            for role in self._mine(explicit or ()):
                 self._known(role)
                 if not self._enabled[role]:
                     raise AgentDisabledError(f"role {role!r} is disabled; enable it before sending to it", role=role)
@@ -428,8 +450,11 @@ class Environment:
         with self._lock:
             replies: dict[str, list[LoggedMessage]] = {}
             start = None
-            for role in map(str, roles):
-                rows = list(self._log.turns_of(role))
+            names = [str(r) for r in roles]
+            # thousands of new agents ask at once: look up only the roles that have spoken
+            speakers = self._log.senders_with_turns(names) if len(names) > 1 else set(names)
+            for role in names:
+                rows = list(self._log.turns_of(role)) if role in speakers else []
                 kept = rows[-turns:] if turns else rows
                 before = [r.ack_seq for r in rows[: len(rows) - len(kept)] if r.ack_seq]
                 first = max(before) if before else 0
@@ -454,11 +479,24 @@ class Environment:
                     out[role].append(Turn(got, Message.model_validate_json(reply.body)))
             return out
 
-    def read_log(self, after_seq: int = 0, limit: int = 1000) -> list[Delivery]:
-        """Logged messages after ``after_seq``, oldest first, at most ``limit`` (a transcript's feed)."""
+    def read_log(self, after_seq: int = 0, limit: int = 1000, home_only: bool = False) -> list[Delivery]:
+        """Logged messages after ``after_seq``, oldest first, at most ``limit`` (a transcript's feed);
+        ``home_only``: on a shard, only messages sent by its own roles (each message once overall)."""
+        limit = max(1, int(limit))
         with self._lock:
-            rows = self._log.messages(int(after_seq), None, max(1, int(limit)))
-            return [Delivery(r.seq, Message.model_validate_json(r.body)) for r in rows]
+            out: list[Delivery] = []
+            after = int(after_seq)
+            while len(out) < limit:
+                rows = list(self._log.messages(after, None, limit))
+                if not rows:
+                    break
+                after = rows[-1].seq
+                for r in rows:
+                    if not home_only or shard_of(r.sender, self.shards) == self.shard:
+                        out.append(Delivery(r.seq, Message.model_validate_json(r.body)))
+                if not home_only:
+                    break
+            return out[:limit]
 
     def get_message_list(self, role: str) -> list[Message]:
         """Every message ``role`` received, read or not, oldest first (the seed's per-role list)."""
@@ -510,6 +548,8 @@ class Environment:
                 "next_seq": self._next_seq,
                 "roles": len(self._subs),
                 "open_messages": len(self._pending),
+                "shard": self.shard,
+                "shards": self.shards,
             }
 
     def close(self) -> None:

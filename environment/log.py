@@ -160,12 +160,18 @@ class MessageLog:
         )
 
     def save_role(self, role: str, order: int, watcher: bool, enabled: bool, since_seq: int) -> None:
+        self.save_roles([(role, order, watcher, enabled, since_seq)])
+
+    def save_roles(self, roles: Sequence[tuple[str, int, bool, bool, int]]) -> None:
+        """``(role, order, watcher, enabled, since_seq)`` rows in one commit."""
+        if not roles:
+            return
         with self._transaction():
-            self._db.execute(
+            self._db.executemany(
                 "INSERT INTO roles(role, ord, watcher, enabled, since_seq, removed) VALUES (?, ?, ?, ?, ?, 0) "
                 "ON CONFLICT(role) DO UPDATE SET watcher = excluded.watcher, enabled = excluded.enabled, "
                 "since_seq = CASE WHEN roles.removed THEN excluded.since_seq ELSE roles.since_seq END, removed = 0",
-                (role, order, int(watcher), int(enabled), since_seq),
+                [(role, order, int(watcher), int(enabled), since) for role, order, watcher, enabled, since in roles],
             )
 
     def remove_role(self, role: str, closed: Iterable[int] = ()) -> None:
@@ -218,6 +224,20 @@ class MessageLog:
         return self._rows(
             f"SELECT {_COLUMNS} FROM messages WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?", (after_seq, until, limit)
         )
+
+    def senders_with_turns(self, senders: Sequence[str]) -> set[str]:
+        """Which of ``senders`` have published a turn (one indexed lookup per 500 senders)."""
+        found: set[str] = set()
+        for start in range(0, len(senders), 500):
+            chunk = list(senders[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in self._db.execute(
+                    f"SELECT DISTINCT sender FROM messages WHERE ack_seq IS NOT NULL AND sender IN ({marks})", chunk
+                )
+            )
+        return found
 
     def turns_of(self, sender: str) -> Iterator[LoggedMessage]:
         """The sender's replies as an agent (rows with an ``ack_seq``), oldest first."""

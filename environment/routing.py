@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -58,3 +59,8 @@ def normalize_send_to(send_to: Any) -> SendTo:
             raise EmptySendToError(f"send_to {roles!r} holds an empty role name", field="send_to")
         return DEFAULT_SEND_TO if DEFAULT_SEND_TO in roles else roles
     raise EmptySendToError(f"send_to must be 'all', a role or a list of roles, not {send_to!r}", field="send_to")
+
+
+def shard_of(role: str, shards: int) -> int:
+    """The shard holding ``role``'s mail among ``shards`` (stable across processes and restarts)."""
+    return zlib.crc32(str(role).encode()) % shards if shards > 1 else 0

@@ -62,14 +62,29 @@ class AgentRegistry:
         StateStore.discard("registry", instance_id)
 
     def _save(self, entry: AgentEntry) -> None:
-        self._entries[entry.role] = entry
+        self._save_many([entry])
+
+    def _save_many(self, entries: list[AgentEntry]) -> None:
+        """Entries in memory and on disk, in one commit (a pool registers thousands at once)."""
+        for entry in entries:
+            self._entries[entry.role] = entry
         if not self._store.durable:
             return
-        portable = is_actor(entry.agent) or getattr(entry.agent, "portable_ref", False)
+        rows = []
+        for entry in entries:
+            portable = is_actor(entry.agent) or getattr(entry.agent, "portable_ref", False)
+            rows.append((f"agent/{entry.role}", entry if portable else replace(entry, agent=None)))
         try:
-            self._store.put(f"agent/{entry.role}", entry if portable else replace(entry, agent=None))
+            self._store.put_many(rows)
         except (pickle.PicklingError, TypeError, AttributeError):
-            self._store.put(f"agent/{entry.role}", replace(entry, agent=None))
+            self._store.put_many([(key, replace(entry, agent=None)) for key, entry in rows])
+
+    def _checked_entry(self, role: str, agent: Any, human: bool, replace: bool) -> AgentEntry:
+        role = Role(role).name
+        old = self._entries.get(role)
+        if not replace and old is not None and old.agent is not None and not _same(old.agent, agent):
+            raise DuplicateRoleError(f"role {role!r} is already taken by another agent", role=role)
+        return AgentEntry(role, agent, True if old is None else old.enabled, human)
 
     # --- registering ------------------------------------------------------------------------------
     def register_agent(
@@ -79,13 +94,8 @@ class AgentRegistry:
         if not isinstance(role, str):
             self.register_agents([role], env_context=agent if env_context is None else env_context)
             return
-        role = Role(role).name
         with self._lock:
-            old = self._entries.get(role)
-            if not replace and old is not None and old.agent is not None and not _same(old.agent, agent):
-                raise DuplicateRoleError(f"role {role!r} is already taken by another agent", role=role)
-            enabled = True if old is None else old.enabled
-            self._save(AgentEntry(role, agent, enabled, human))
+            self._save(self._checked_entry(role, agent, human, replace))
 
     def register_agents(
         self,
@@ -99,8 +109,10 @@ class AgentRegistry:
         if isinstance(agents, Mapping):
             people = set(humans)
             with self._lock:
-                for role, agent in agents.items():
-                    self.register_agent(str(role), agent, human=str(role) in people, replace=replace)
+                entries = [
+                    self._checked_entry(str(role), agent, str(role) in people, replace) for role, agent in agents.items()
+                ]
+                self._save_many(entries)
             return
         items = list(agents)
         if env_context is not None:

@@ -5,7 +5,9 @@ where generator methods are Ray streaming generators: ``for ref in tc.step.remot
 
 - ``TaskCenter(remote=False, prefix_name=None, name='task_center', policy='notified', env=None,
   registry=None, storage_path=None, history_limit=1000, durable=True, instance_id=None,
-  resume=False, actor_options=None, restart_timeout_s=60)``
+  resume=False, actor_options=None, restart_timeout_s=60, env_shards=1)``; ``env_shards=N`` splits
+  the Environment by role over N shards (``environment/sharded.py``), the API stays the same;
+  ``shard_actor_options`` places each shard (one dict per shard)
 - ``add_agents(agents)`` (a role whose agent died for good can be given to a new agent),
   ``remove_agent(role)``, ``disable_agent(role)``, ``enable_agent(role)``,
   ``set_user_agent(role, human_input_mode='ON')``, ``unset_user_agent(role)``, ``set_policy(spec)``,
@@ -44,6 +46,7 @@ from typing import Any
 
 from environment.env import Environment, derived_id
 from environment.routing import normalize_send_to
+from environment.sharded import ShardedEnvironment, shard_name
 from msagent.errors import (
     AgentDisabledError,
     AgentLostError,
@@ -52,7 +55,7 @@ from msagent.errors import (
     InvalidContentError,
     UnknownRoleError,
 )
-from msagent.runtime.calls import Pending, alive, call, call_async, call_many, is_actor
+from msagent.runtime.calls import Pending, alive, call, call_async, call_many, is_actor, is_remote
 from msagent.runtime.component import create_component, kill_component
 from msagent.runtime.fanout import DEFAULT_RESTART_TIMEOUT_S, Stream, iter_step, multiplex
 from msagent.runtime.ids import ComponentId
@@ -87,6 +90,8 @@ class TaskCenter:
         restarted: bool = False,
         actor_options: dict[str, Any] | None = None,
         restart_timeout_s: float = DEFAULT_RESTART_TIMEOUT_S,
+        env_shards: int = 1,
+        shard_actor_options: Sequence[dict[str, Any]] | None = None,
     ) -> None:
         self.remote = bool(remote)
         self.instance_id = instance_id
@@ -111,6 +116,7 @@ class TaskCenter:
             env = self._child(
                 self.env_class, ENV_NAME, resume, storage_path=storage_path, history_limit=history_limit,
                 durable=durable, instance_id=f"{instance_id}.{ENV_NAME}" if instance_id else None,
+                env_shards=_shards(env_shards), shard_actor_options=shard_actor_options,
             )  # fmt: skip
         self._own_registry = registry is None
         if registry is None:
@@ -144,11 +150,14 @@ class TaskCenter:
             cls, name, remote=self.remote, prefix_name=self.prefix_name, force_new=not resume,
             actor_options=self._actor_options, **kwargs,
         )  # fmt: skip
-        self._owned.append(ComponentId(name, self.prefix_name).actor_name)
+        if isinstance(handle, ShardedEnvironment):  # its shards are the actors this center owns
+            self._owned += [ComponentId(shard_name(name, i), self.prefix_name).actor_name for i in range(handle.n)]
+        else:
+            self._owned.append(ComponentId(name, self.prefix_name).actor_name)
         return handle
 
     def _name_of_env(self) -> str | None:
-        if not is_actor(self.env):
+        if not is_remote(self.env):
             return None
         try:
             return str(call(self.env, "info")["component"])
@@ -181,7 +190,7 @@ class TaskCenter:
         """Register agents (objects or actor handles) and hand them the environment; returns roles.
         A role already held by an agent that died for good is given to the new agent (its mail stays)."""
         agents = list(agents)
-        env_remote = is_actor(self.env)
+        env_remote = is_remote(self.env)
         for agent in agents:
             if is_actor(agent) != env_remote:
                 raise ConfigError(
@@ -516,7 +525,7 @@ class TaskCenter:
             for name in self._owned:
                 kill_component(name)
         else:
-            if isinstance(self.env, Environment):
+            if isinstance(self.env, (Environment, ShardedEnvironment)):
                 self.env.close()
             if self._own_registry and isinstance(self.registry, AgentRegistry):
                 self.registry.close()
@@ -528,6 +537,16 @@ def _prefix_for(instance_id: str | None) -> str:
     if instance_id:
         return f"tc{hashlib.sha1(instance_id.encode()).hexdigest()[:10]}"
     return f"tc{uuid.uuid4().hex[:10]}"
+
+
+def _shards(value: Any) -> int:
+    try:
+        shards = int(value)
+    except (TypeError, ValueError):
+        shards = 0
+    if shards < 1 or isinstance(value, bool):
+        raise ConfigError(f"env_shards must be a whole number >= 1, not {value!r}", field="env_shards")
+    return shards
 
 
 def _same(a: Any, b: Any) -> bool:

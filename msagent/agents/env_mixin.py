@@ -31,9 +31,10 @@ from typing import Any
 
 from environment.env import Turn, derived_id
 from environment.routing import normalize_send_to
+from environment.sharded import find_sharded
 from msagent.errors import ConfigError, InvalidContentError, NoEnvironmentError
 from msagent.runtime.attach import discard_attachment, find_actor, load_attachment, save_attachment
-from msagent.runtime.calls import call, is_actor
+from msagent.runtime.calls import call, is_remote
 from msagent.runtime.fanout import read_ahead
 from msagent.runtime.ids import ComponentId, Role
 from msagent.runtime.ids import human_input_mode as checked_mode
@@ -151,7 +152,7 @@ class AgentEnvMixin:
         """Join ``env`` (``env_name``: its actor name, recorded so a restarted actor finds it again).
         An agent without history takes it back from the log: ``history`` if given, else asked."""
         self._env = env
-        if env_name and self._remote and is_actor(env):
+        if env_name and self._remote and is_remote(env):
             save_attachment(self._component, env_name)
         if env is not None and self._use_history and not self._env_history:
             turns = history if history is not None else call(env, "get_conversation", self._role, HISTORY_TURNS)
@@ -192,7 +193,7 @@ class AgentEnvMixin:
     def _reattach(self) -> None:
         """After a restart: the environment recorded at ``set_env``, else ``<prefix>_env``."""
         for name in (load_attachment(self._component), ComponentId("env", self._prefix_name).actor_name):
-            handle = find_actor(name) if name else None
+            handle = (find_actor(name) or find_sharded(name)) if name else None
             if handle is not None:
                 self.set_env(handle, name)
                 return

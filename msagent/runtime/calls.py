@@ -16,6 +16,12 @@ def is_actor(obj: Any) -> bool:
     return kind.__name__ == "ActorHandle" and kind.__module__.startswith("ray")
 
 
+def is_remote(obj: Any) -> bool:
+    """An actor handle, or a plain object standing for actors that other processes use too (a
+    sharded environment's router, whose shards are actors)."""
+    return is_actor(obj) or getattr(obj, "over_actors", False) is True
+
+
 def call(target: Any, method: str, *args: Any, **kwargs: Any) -> Any:
     """``target.method(*args, **kwargs)``, waiting for the result when ``target`` is an actor."""
     if is_actor(target):

@@ -10,6 +10,9 @@ force_new=False, num_cpus=0, max_restarts=None, actor_options=None, **kwargs)``
   ``actor_options`` passes any Ray actor option (``resources``, ``scheduling_strategy``,
   ``runtime_env``, ``max_restarts``, ...; see ``placement.py``); it wins over the class's
   ``actor_defaults`` and over the ``num_cpus``/``max_restarts``/``max_concurrency`` keywords.
+- ``env_shards=N`` (N > 1) with an Environment class: N shards (``{prefix}_{name}.s{i}``, each
+  with its own log) behind a ``ShardedEnvironment`` router, which is returned (``environment/sharded.py``);
+  ``shard_actor_options=[opts_0, ...]`` places each shard (else ``actor_options`` for all).
 - state: a class that accepts ``instance_id`` keeps its state under it; a named actor gets its
   actor name as ``instance_id`` (unless given), so a restarted actor, or a new one under the same
   name, reopens the same state. ``force_new=True`` also discards that state (``cls.discard_state``).
@@ -86,6 +89,15 @@ def create_component(
     """Build ``cls`` as a plain object or as the named Ray actor ``{prefix_name}_{name}``."""
     if not isinstance(cls, type):
         raise ConfigError(f"create_component needs a class, got {cls!r}")
+    shards = kwargs.pop("env_shards", None)
+    shard_options = kwargs.pop("shard_actor_options", None)
+    if shards is not None and int(shards) > 1:
+        per_shard = list(shard_options) if shard_options else [actor_options] * int(shards)
+        if len(per_shard) != int(shards):
+            raise ConfigError(
+                f"shard_actor_options has {len(per_shard)} entries for {shards} shards", field="shard_actor_options"
+            )
+        return _create_sharded(cls, name, int(shards), remote, prefix_name, force_new, per_shard, kwargs)
     cid = ComponentId(name=name, prefix=prefix_name)
     args = init_kwargs(cls, name, remote, prefix_name, kwargs)
     checked_options(actor_options)  # bad options fail the same way locally and on Ray
@@ -127,6 +139,19 @@ def create_component(
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def _create_sharded(
+    cls: type, name: str, shards: int, remote: bool, prefix_name: str | None, force_new: bool,
+    actor_options: list[Mapping[str, Any] | None], kwargs: dict[str, Any],
+) -> Any:  # fmt: skip
+    """``env_shards=N``: N Environments split by role behind one router (``environment/sharded.py``)."""
+    from environment.env import Environment
+    from environment.sharded import create_sharded
+
+    if not issubclass(cls, Environment):
+        raise ConfigError(f"env_shards applies to an Environment, not to {cls.__name__}", field="env_shards")
+    return create_sharded(cls, name, shards, remote, prefix_name, force_new, actor_options, **kwargs)
 
 
 def kill_component(actor_name: str) -> bool:

@@ -111,6 +111,7 @@ def run_scenario(
     tc = PoolTaskCenter(
         remote=remote, prefix_name=prefix, policy=scenario.policy.as_policy(), durable=scenario.durable,
         instance_id=run_id, resume=resume, actor_options=scenario.actor_options or None,
+        env_shards=scenario.env_shards,
     )  # fmt: skip
     actors: list[Any] = []
     agents: list[Any] = []

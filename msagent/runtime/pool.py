@@ -29,10 +29,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any
 
 from environment.env import Delivery, Environment, derived_id
 from environment.routing import WatchAll
+from environment.sharded import find_sharded
 from msagent.errors import (
     AgentDisabledError,
     ConfigError,
@@ -41,7 +42,7 @@ from msagent.errors import (
     NoEnvironmentError,
 )
 from msagent.runtime.attach import discard_attachment, find_actor, load_attachment, save_attachment
-from msagent.runtime.calls import call, is_actor, iter_call
+from msagent.runtime.calls import call, is_actor, is_remote, iter_call
 from msagent.runtime.component import create_component
 from msagent.runtime.fanout import Stream
 from msagent.runtime.ids import ComponentId
@@ -49,6 +50,8 @@ from msagent.schemas import Message
 from task_center.center import ENV_NAME, TaskCenter
 
 _FLUSH_S = 0.02
+_FIRST_FLUSH_S = 0.002  # least time between two flushes for first frames
+_BATCH = 2048
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 200
 
@@ -67,6 +70,7 @@ class BatchEnvironment(Environment):
         explicit = msg.recipients()
         if explicit is None:
             return super()._route(sender, msg)
+        explicit = self._mine(explicit)
         for role in explicit:
             self._known(role)
             if not self._enabled[role]:
@@ -174,7 +178,7 @@ class AgentPool:
     def set_env(self, env: Any, env_name: str | None = None) -> None:
         """Hand every agent ``env``; their history comes back from the log in one call."""
         self._env = env
-        if env_name and self._remote and is_actor(env):
+        if env_name and self._remote and is_remote(env):
             save_attachment(self._component, env_name)
         needy = [r for r, a in self._agents.items() if getattr(a, "_use_history", False) and not a._env_history]
         turns = call(env, "get_conversations", needy, HISTORY_TURNS) if needy else {}
@@ -184,7 +188,7 @@ class AgentPool:
     def _require_env(self) -> Any:
         if self._env is None and self._restarted and self._remote:
             for name in (load_attachment(self._component), ComponentId(ENV_NAME, self._prefix_name).actor_name):
-                handle = find_actor(name) if name else None
+                handle = (find_actor(name) or find_sharded(name)) if name else None
                 if handle is not None:
                     self.set_env(handle, name)
                     break
@@ -240,13 +244,15 @@ class AgentPool:
         for frame in self._frames(agents, view, errors):
             batch.append(frame)
             now = time.monotonic()
-            # an agent's first frame goes out at once (first-frame latency); later ones batch up
+            # an agent's first frame goes out at once (first-frame latency), unless a batch just
+            # went (thousands of instant agents would otherwise cost one Ray item each)
             first = False
             if len(spoken) < len(agents):
                 role = frame.split(":", 1)[0]
                 first = role not in spoken
                 spoken.add(role)
-            if first or len(batch) >= 512 or now - last >= _FLUSH_S:
+            wait = now - last
+            if (first and wait >= _FIRST_FLUSH_S) or len(batch) >= _BATCH or wait >= _FLUSH_S:
                 yield batch
                 batch, last = [], now
         if batch:
@@ -322,7 +328,12 @@ class PooledAgent:
 
     pool: Any
     role: str
-    portable_ref: ClassVar[bool] = True  # pickles as a reference (kept by registries across restarts)
+
+    @property
+    def portable_ref(self) -> bool:
+        """A reference to a pool actor is kept by registries across restarts; a local pool's
+        agents are objects of this process (pickling one would copy the whole pool)."""
+        return is_actor(self.pool)
 
     def agent_info(self) -> Any:
         return call(self.pool, "call_agent", self.role, "agent_info")
@@ -373,7 +384,7 @@ class PoolTaskCenter(TaskCenter):
         for a in pooled:
             groups.setdefault(a.pool, []).append(a)
         for pool, members in groups.items():
-            if is_actor(pool) != is_actor(self.env):
+            if is_actor(pool) != is_remote(self.env):
                 raise ConfigError("a pool and the environment must both be local or both be Ray actors")
             infos = {i.role: i for i in call(pool, "agent_infos")}
             with self._lock:

@@ -6,6 +6,7 @@ rounds: 4
 policy: round_robin            # notified | round_robin | {name: director, director: judge}
 remote: false                  # true: agents are Ray actors (``msagent run --remote``, ray job submit)
 pool_size: 0                   # > 0: host agents in pools of this many per actor (thousands of agents)
+env_shards: 1                  # > 1: the Environment split by role over this many shards (no watchers)
 transcript: debate.jsonl       # the transcript, appended message by message (JSON lines)
 actor_options: {}              # Ray actor options of the Environment and Agent Registry (remote runs)
 task: {content: "Is tea better than coffee?", send_to: all, send_from: user_requirement}
@@ -168,6 +169,7 @@ class Scenario(_Strict):
     remote: bool = False
     pool_size: int = Field(0, ge=0)
     pool_concurrency: int = Field(1, ge=1, le=256)
+    env_shards: int = Field(1, ge=1, le=1024)
     transcript: str | None = None
     durable: bool = True
     actor_options: dict[str, Any] = Field(default_factory=dict)

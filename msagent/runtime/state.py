@@ -62,6 +62,21 @@ class StateStore:
                 (key, blob),
             )
 
+    def put_many(self, items: list[tuple[str, Any]]) -> None:
+        """Several keys in one commit (thousands of registry entries at once)."""
+        rows = [(key, pickle.dumps(value)) for key, value in items]
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT INTO state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    rows,
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
     def get(self, key: str, default: Any = None) -> Any:
         with self._lock:
             row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
