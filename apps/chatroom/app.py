@@ -34,6 +34,9 @@ from msagent.errors import InvalidScenarioError
 log = logging.getLogger(__name__)
 Room = ChatRoom | RemoteRoom
 MAX_TRANSCRIPT_BYTES = 2 * 1024 * 1024
+# Ray starts after the first room's first words, or this long after the page answers: on two cores
+# Ray's start (a dozen processes) beside the first room's first words slowed those by seconds
+RAY_START_DELAY_S = 15.0
 
 
 class ChatRoomApp:
@@ -63,9 +66,12 @@ class ChatRoomApp:
         self.reopened: dict[str, Story] = {}  # per session: the story of a reopened transcript
         self._lock = threading.Lock()
         self.files = Path(tempfile.mkdtemp(prefix="msagent-chatroom-"))  # transcripts to download
-        self.warmup = ModelWarmup(llm, remote, before=self.cluster.wait if self.cluster else None).start()
-        if self.cluster is None:  # rooms are built in this process: have their modules ready
-            threading.Thread(target=import_agents, name="msagent-import-agents", daemon=True).start()
+        self._ray_timer: threading.Timer | None = None
+        cluster = self.cluster
+        before = (lambda: cluster.wait(timeout=600)) if cluster is not None else None  # noqa: E731
+        self.warmup = ModelWarmup(llm, remote, before=before).start()
+        # rooms are built in this process (on Ray: until a room host is ready): have their modules ready
+        threading.Thread(target=import_agents, name="msagent-import-agents", daemon=True).start()
 
     # --- sessions ---------------------------------------------------------------------------------
     def _session(self, request: gr.Request | None) -> str:
@@ -87,7 +93,23 @@ class ChatRoomApp:
         extra = self.reopened.get(self._session(request))
         return extra if extra is not None and extra.id == story_id else self.stories.get(story_id)
 
+    def start_ray_soon(self, delay_s: float = RAY_START_DELAY_S) -> None:
+        """Start Ray (when this app's cluster is not started yet) after the first room's first
+        words or ``delay_s``, whichever comes first; rooms opened meanwhile run in this process."""
+        if self.cluster is None or self.cluster.started or self._ray_timer is not None:
+            return
+        self._ray_timer = threading.Timer(delay_s, self._start_ray)
+        self._ray_timer.daemon = True
+        self._ray_timer.start()
+
+    def _start_ray(self) -> None:
+        if self.cluster is not None and not self.cluster.started:
+            log.info("starting Ray in the background")
+            self.cluster.start()
+
     def close(self) -> None:
+        if self._ray_timer is not None:
+            self._ray_timer.cancel()
         with self._lock:
             rooms, self.rooms = list(self.rooms.values()), {}
         for room in rooms:
@@ -97,10 +119,23 @@ class ChatRoomApp:
             self.cluster.shutdown()
         shutil.rmtree(self.files, ignore_errors=True)
 
+    def _runs_here(self) -> bool:
+        """Whether a room opened now runs in this process: always without Ray; on Ray until a room
+        host has been ready once (Ray takes seconds to tens of seconds to start on a busy machine,
+        and the user should not wait for it: such a room stays in this process for its life)."""
+        return self.cluster is None or not self.cluster.warm
+
     def _new_room(self, story: Story, user_role: str, llm: dict | None) -> "Room":
+        llm = llm or self.llm
+        if not self._runs_here():
+            assert self.cluster is not None
+            return RemoteRoom(story, user_role, llm, self.cluster, options=self.options)
         if self.cluster is not None:
-            return RemoteRoom(story, user_role, llm or self.llm, self.cluster, options=self.options)
-        return ChatRoom(story, user_role, llm or self.llm, options=self.options)
+            why = f"Ray did not start: {self.cluster.error}" if self.cluster.error else "Ray is still starting"
+            log.info("a room opens in this process (%s)", why)
+            if llm.get("model_server") == "local":
+                llm = {**llm, "backend": "process"}  # this process's copy of the model, not the actor
+        return ChatRoom(story, user_role, llm, options=self.options)
 
     def local_llm(self) -> dict[str, Any]:
         """What 'Local model' in the picker means: the app's model if local, else the default."""
@@ -157,7 +192,8 @@ class ChatRoomApp:
         self._replace_room(self._session(request), None)
         story = self.stories[story_id]
         if llm is None or llm.get("model_server") == "local":
-            self.warmup.prepare(scene_prefix(story))  # while the user picks a role, not after Start
+            # while the user picks a role, not after Start; in the model copy the room will use
+            self.warmup.prepare(scene_prefix(story), here=self._runs_here())
         return (story_id, gr.update(visible=False), gr.update(visible=True), *self._room_setup(story),
                 *self._view(None))  # fmt: skip
 
@@ -204,6 +240,8 @@ class ChatRoomApp:
         for _ in room.begin(opener, topic):
             if self.rooms.get(self._session(request)) is not room:
                 return  # restarted or left meanwhile: a newer room owns the page now
+            if self._ray_timer is not None and room.first_token_s is not None:
+                self._start_ray()  # the first words are out: Ray may take the CPU now
             prefill = (topic.strip() or story.topic) if opener == user_role and room.phase == "your_turn" else None
             yield self._view(room, say_value=prefill)
 

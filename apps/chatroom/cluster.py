@@ -2,9 +2,11 @@
 
 ``Cluster(address).start()`` returns at once; a thread starts (or joins) Ray, then keeps one spare
 room host warm (``host.RoomHost``): a Ray worker takes a second or more of CPU to start and import
-the agents, and the first room should not wait for that. ``take_host()`` hands the spare out and
-starts the next one a few seconds later. Nothing here imports Gradio, so the CLI can start Ray before it imports the
-page, and the two overlap.
+the agents, and a room should not wait for that. ``take_host()`` hands the spare out and starts the
+next one a few seconds later. ``warm`` tells whether a room host has been ready once: until then the
+app opens rooms in its own process instead of making the user wait for Ray (``app.ChatRoomApp``).
+The app starts the cluster once the page answers and the first room has spoken: on two cores,
+Ray's processes starting beside Gradio's imports and the first words delayed both by seconds.
 """
 
 from __future__ import annotations
@@ -42,10 +44,24 @@ class Cluster:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._warm = threading.Event()  # a room host answered ready() once
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def warm(self) -> bool:
+        """Ray is up and a room host has been ready once: rooms go to Ray from now on."""
+        return self._warm.is_set() and self.error is None
 
     def start(self) -> Cluster:
-        self._thread = threading.Thread(target=self._run, name="msagent-ray", daemon=True)
-        self._thread.start()
+        """Start Ray in the background (once; never after ``shutdown``)."""
+        with self._lock:
+            if self._thread is not None or self._closed:
+                return self
+            self._thread = threading.Thread(target=self._run, name="msagent-ray", daemon=True)
+            self._thread.start()
         return self
 
     def _run(self) -> None:
@@ -65,6 +81,7 @@ class Cluster:
             log.info("Ray is up (%.1f s)", time.perf_counter() - started)
             self._ready.set()
             self._refill()
+            self._await_first_host()
         except BaseException as e:  # shown when a room needs Ray
             log.exception("Ray did not start")
             self.error = e
@@ -88,6 +105,26 @@ class Cluster:
         handle = _host_class(RoomHost).options(num_cpus=0, max_concurrency=4).remote()
         handle.ready.remote()  # imports the agents while it waits
         return handle
+
+    def _await_first_host(self) -> None:
+        """Wait (in the cluster's thread) until the first spare host has imported the agents."""
+        import ray
+
+        with self._lock:
+            spare = self._spare
+        started = time.perf_counter()
+        try:
+            if spare is not None:
+                ref = spare.ready.remote()
+                while not self._stop.is_set() and time.perf_counter() - started < START_TIMEOUT_S:
+                    done, _ = ray.wait([ref], timeout=0.5)
+                    if done:
+                        ray.get(done[0])
+                        break
+        except Exception as e:  # a room that needs a host starts one (and says so if it fails)
+            log.warning("the first room host did not start: %s", e)
+        log.info("room hosts on Ray (%.1f s): new rooms run on Ray", time.perf_counter() - started)
+        self._warm.set()
 
     def _refill(self) -> None:
         with self._lock:
@@ -134,9 +171,10 @@ class Cluster:
         starting: a Ray half-started in the background would otherwise outlive us)."""
         with self._lock:
             self._closed = True
+            thread = self._thread
         self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(START_TIMEOUT_S + 30)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(START_TIMEOUT_S + 30)
 
     def _stop_ray(self) -> None:
         import ray

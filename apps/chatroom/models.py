@@ -74,40 +74,41 @@ def describe(llm: dict[str, Any]) -> str:
 
 @dataclass
 class ModelWarmup:
-    """Loads the local model once in a background thread (the shared actor on Ray)."""
+    """Loads the local model once in a background thread: in this process (rooms that run here),
+    and on Ray (``remote``) also the shared model actor once Ray is up (``before``)."""
 
     llm: dict[str, Any]
     remote: bool
     before: Callable[[], None] | None = None  # e.g. wait until Ray is up (it starts in the background)
-    state: str = "idle"  # idle | loading | ready | failed | n/a
+    state: str = "idle"  # idle | loading | ready | failed | n/a (of the model in this process)
     detail: str = ""
     _started: float = 0.0
     _done: threading.Event = field(default_factory=threading.Event)
-    _prepared: set[str] = field(default_factory=set)  # prompts already handed to prepare()
+    _actor_done: threading.Event = field(default_factory=threading.Event)
+    _actor_ok: bool = False
+    _prepared: set[tuple[str, bool]] = field(default_factory=set)  # (prompt, here) handed to prepare()
 
     def start(self) -> ModelWarmup:
         if self.llm.get("model_server") != "local":
             self.state = "n/a"
             self._done.set()
+            self._actor_done.set()
             return self
         self.state, self._started = "loading", time.perf_counter()
         threading.Thread(target=self._load, name="msagent-model-load", daemon=True).start()
         return self
 
-    def _load(self) -> None:
+    def _spec(self) -> Any:
         from msagent.llm.config import LLMConfig
-        from msagent.llm.local_llama import EngineSpec, shared_engine
+        from msagent.llm.local_llama import EngineSpec
+
+        return EngineSpec.from_config(LLMConfig.model_validate(self.llm))
+
+    def _load(self) -> None:
+        from msagent.llm.local_llama import shared_engine
 
         try:
-            if self.before is not None:
-                self.before()
-            spec = EngineSpec.from_config(LLMConfig.model_validate(self.llm))
-            if self.remote:
-                from msagent.llm.local_actor import load_model_actor
-
-                load_model_actor(spec)
-            else:
-                shared_engine(spec).load()
+            shared_engine(self._spec()).load()
             self.state, self.detail = "ready", f"loaded in {time.perf_counter() - self._started:.1f} s"
             log.info("local model %s", self.detail)
         except Exception as e:
@@ -115,44 +116,60 @@ class ModelWarmup:
             self.state, self.detail = "failed", str(e)
         finally:
             self._done.set()
+        if self.remote and self.state == "ready":
+            self._load_actor()
+        self._actor_done.set()
+
+    def _load_actor(self) -> None:
+        """The model actor that rooms on Ray share (a room opened meanwhile runs in this process)."""
+        from msagent.llm.local_actor import load_model_actor
+
+        try:
+            if self.before is not None:
+                self.before()
+            started = time.perf_counter()
+            load_model_actor(self._spec())
+            self._actor_ok = True
+            log.info("local model actor loaded in %.1f s", time.perf_counter() - started)
+        except Exception as e:  # rooms on Ray will say why when they call it
+            log.warning("the local model actor failed to load: %s", e)
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
 
-    def prepare(self, prompt: str) -> None:
+    def prepare(self, prompt: str, here: bool = True) -> None:
         """Have the local model evaluate ``prompt`` (a story's opening scene) in the background, as
         soon as it is loaded: the room that follows finds it in llama.cpp's cache, and its first
-        words cost only the topic line. Called when a story is picked, before Start is pressed."""
-        if self.llm.get("model_server") != "local" or self.state in ("failed", "n/a") or prompt in self._prepared:
+        words cost only the topic line. Called when a story is picked, before Start is pressed;
+        ``here``: in this process's copy of the model (else in the actor's, on Ray)."""
+        key = (prompt, here or not self.remote)
+        if self.llm.get("model_server") != "local" or self.state in ("failed", "n/a") or key in self._prepared:
             return
-        self._prepared.add(prompt)
-        threading.Thread(target=self._prepare, args=(prompt,), name="msagent-model-prepare", daemon=True).start()
+        self._prepared.add(key)
+        threading.Thread(target=self._prepare, args=key, name="msagent-model-prepare", daemon=True).start()
 
-    def _prepare(self, prompt: str) -> None:
-        from msagent.llm.config import LLMConfig
-        from msagent.llm.local_llama import EngineSpec, shared_engine
+    def _prepare(self, prompt: str, here: bool) -> None:
+        from msagent.llm.local_llama import shared_engine
 
-        if not self._done.wait(600) or self.state != "ready":
+        done = self._done if here else self._actor_done
+        if not done.wait(600) or self.state != "ready" or not (here or self._actor_ok):
             return
         try:
-            spec = EngineSpec.from_config(LLMConfig.model_validate(self.llm))
-            if self.remote:
+            if here:
+                shared_engine(self._spec()).warm([prompt])
+            else:
                 from msagent.llm.local_actor import ensure_model_actor
 
-                ensure_model_actor(spec).warm.remote([prompt])  # not waited for: the actor queues it
-            else:
-                shared_engine(spec).warm([prompt])
+                ensure_model_actor(self._spec()).warm.remote([prompt])  # not waited for: the actor queues it
         except Exception as e:  # a cold cache is slower, not wrong
             log.warning("preparing the local model failed: %s", e)
-            self._prepared.discard(prompt)
+            self._prepared.discard((prompt, here))
 
     def release(self) -> None:
-        if self.remote and self.llm.get("model_server") == "local" and self.state == "ready":
-            from msagent.llm.config import LLMConfig
+        if self.remote and self.state == "ready":  # the actor, even one still loading
             from msagent.llm.local_actor import release_model_actor
-            from msagent.llm.local_llama import EngineSpec
 
-            release_model_actor(EngineSpec.from_config(LLMConfig.model_validate(self.llm)))
+            release_model_actor(self._spec())
 
     def status_markdown(self) -> str:
         name = describe(self.llm)

@@ -1,7 +1,9 @@
 """Start the chat room: blocking (the CLI) or in the background (tests, notebooks).
 
-On Ray (``remote=True``) the page is served while Ray is still starting (``cluster.Cluster``):
-the first room waits for it only if the user is quicker than Ray.
+On Ray (``remote=True``) Ray starts once the page answers and the first room has its first words
+(``ChatRoomApp.start_ray_soon``): on a small machine Ray starting beside them delays both. Rooms
+opened before a Ray room host is ready run in this process (``ChatRoomApp._runs_here``), so nobody
+waits for Ray.
 """
 
 from __future__ import annotations
@@ -9,12 +11,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apps.chatroom.app import ChatRoomApp
 from apps.chatroom.cluster import Cluster
+from apps.chatroom.gradio_import import skip_stub_rewrite
 from apps.chatroom.room import RoomOptions
 from apps.chatroom.stories import Story
+
+if TYPE_CHECKING:
+    from apps.chatroom.app import ChatRoomApp
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +55,12 @@ def start(
 ) -> RunningRoom:
     """Launch without blocking; ``stop()`` closes every room and the server (and Ray, when it
     was started here: pass ``cluster`` to keep Ray's lifetime yours)."""
+    skip_stub_rewrite()  # Gradio is imported here, unless it was before (see gradio_import.py)
+    from apps.chatroom.app import ChatRoomApp
+
     own = remote and cluster is None
     if own:
-        cluster = Cluster(ray_address).start()
+        cluster = Cluster(ray_address)  # started by the app, once the page answers
     try:
         app = ChatRoomApp(
             stories, llm, remote=remote, options=RoomOptions(max_rounds=max_rounds), story_root=story_root,
@@ -73,6 +81,8 @@ def start(
         if own and cluster is not None:
             cluster.shutdown()
         raise
+    if remote:
+        app.start_ray_soon()  # a no-op when the cluster was started before
     url = getattr(demo, "local_url", None) or f"http://{host}:{port}/"
     return RunningRoom(app=app, demo=demo, url=url, cluster=cluster if own else None)
 
@@ -90,7 +100,7 @@ def serve(
 ) -> None:
     """Run until interrupted, then close every room (and Ray, if it was started for us)."""
     if remote and cluster is None:
-        cluster = Cluster(ray_address).start()
+        cluster = Cluster(ray_address)  # started by the app, once the page answers
     try:
         running = start(stories, llm, remote=remote, host=host, port=port, max_rounds=max_rounds, cluster=cluster)
         log.info("chat room at %s", running.url)

@@ -60,10 +60,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"model: {describe(llm)}; runtime: {'in-process' if args.local_mode else 'Ray'}")
     cluster = None
     if not args.local_mode:
-        # Ray starts in the background before the page is imported: the two overlap (start-up time)
+        # Ray starts in the background once the page answers and the first room has spoken; rooms
+        # opened before it is ready run in this process (on two cores, Ray starting beside Gradio's
+        # imports and the first words delayed both by seconds)
         from apps.chatroom.cluster import Cluster
 
-        cluster = Cluster(args.ray_address).start()
+        cluster = Cluster(args.ray_address)
     try:
         from apps.chatroom.server import serve
 
