@@ -87,6 +87,26 @@ class GenerateRequest(BaseModel):
     prompt: str | None = None
 
 
+def state_cache(capacity_bytes: int) -> Any:
+    """llama.cpp states by prompt prefix, at most ``capacity_bytes`` of them.
+
+    ``LlamaRAMCache`` counts only llama.cpp's own state, but each state it keeps also holds
+    llama-cpp-python's logits array for up to n_batch tokens (512 x 49k floats, ~100 MB, for
+    SmolLM2); with ``logits_all`` off that array is never read (no logprobs, no stopping criteria)
+    nor even written. Kept as is, a 256 MB cache grew a process to 3 GB. Here a state keeps one row
+    of it (``load_state`` broadcasts it back), so the capacity is what the cache really holds.
+    """
+    from llama_cpp import LlamaRAMCache
+
+    class StateCache(LlamaRAMCache):  # type: ignore[misc]
+        def __setitem__(self, key: Any, value: Any) -> None:
+            if value.scores.shape[0] > 1:
+                value.scores = value.scores[-1:].copy()
+            super().__setitem__(key, value)
+
+    return StateCache(capacity_bytes=capacity_bytes)
+
+
 class LlamaEngine:
     """One loaded llama.cpp model; ``stream`` yields text pieces, one caller at a time."""
 
@@ -108,20 +128,21 @@ class LlamaEngine:
                     model_path=self.spec.path, n_threads=self.spec.n_threads, n_ctx=self.spec.n_ctx, verbose=False
                 )
                 if self.spec.cache_mb > 0:
-                    from llama_cpp import LlamaRAMCache
-
-                    self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.spec.cache_mb << 20))
+                    self._llama.set_cache(state_cache(self.spec.cache_mb << 20))
                 self.load_seconds = time.perf_counter() - started
                 log.info("loaded %s in %.2f s", self.spec.path, self.load_seconds)
         return self
 
     def info(self) -> dict[str, Any]:
         cache = getattr(self._llama, "cache", None)
+        states = list(getattr(cache, "cache_state", {}).values())
         return {
             "path": self.spec.path,
             "loaded": self._llama is not None,
             "load_seconds": self.load_seconds,
-            "cache_bytes": int(cache.cache_size) if cache is not None else 0,
+            "cache_bytes": int(cache.cache_size) if cache is not None else 0,  # as llama-cpp-python counts
+            # what the cached states really take (their logits and token arrays too)
+            "cache_held_bytes": sum(s.llama_state_size + s.scores.nbytes + s.input_ids.nbytes for s in states),
         }
 
     def warm(self, prompts: list[str]) -> int:

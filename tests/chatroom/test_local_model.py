@@ -185,3 +185,19 @@ def test_warm_keeps_a_prompt_beginning_in_the_cache_and_text_continuation_works(
     assert text.strip() and '"' not in text
     no_cache = LlamaEngine(EngineSpec(path=str(default_model_path()), n_ctx=1024, cache_mb=0)).load()
     assert no_cache.warm(["x"]) == 0 and no_cache.info()["cache_bytes"] == 0
+
+
+@pytest.mark.local_model
+def test_the_prompt_cache_holds_no_more_than_its_capacity() -> None:
+    """llama-cpp-python's RAM cache counts only llama.cpp's state, but each state it keeps also held
+    a copy of up to 512 x 49k logits (never read here): the checker's process grew to 3 GB with a
+    256 MB cache. What the cache holds must stay near its capacity."""
+    from msagent.llm.local_llama import EngineSpec, LlamaEngine
+
+    capacity_mb = 8
+    engine = LlamaEngine(EngineSpec(path=str(default_model_path()), n_ctx=1024, cache_mb=capacity_mb)).load()
+    scene = "The storm hit the rock and the lamp went dark. " * 20
+    assert engine.warm([f"{scene}Mira said, line {i}." for i in range(4)]) == 4
+    info = engine.info()
+    assert info["cache_bytes"] > 0
+    assert info["cache_held_bytes"] <= (capacity_mb << 20) * 1.1, info
