@@ -3,12 +3,14 @@
 The page picks a fake OpenAI-compatible server as its model (with a key), a story is written in the
 form (bad input first: messages next to the fields), two turns are played, both transcript files
 are downloaded and read, and the JSONL one is reopened and continued. Screenshots of the new pages
-go to docs/screenshots/.
+go to test-artifacts/ (docs/screenshots/ with MSAGENT_UPDATE_SCREENSHOTS=1).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -26,7 +28,10 @@ pytestmark = [pytest.mark.browser]
 
 SAY_ENABLED = "#say textarea:not([disabled])"
 SECRET = "sk-browser-secret-4242"
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# screenshots of the new pages: into test-artifacts/, or over the ones in docs/screenshots/ with
+# MSAGENT_UPDATE_SCREENSHOTS=1 (a test run does not rewrite tracked files unless asked)
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / ("docs/screenshots" if os.environ.get("MSAGENT_UPDATE_SCREENSHOTS") == "1" else "test-artifacts")
 HEIST = {
     "Nova": ["Jax, the guards change shift at midnight. Are you ready?", "Pip, keep the van running."],
     "Jax": ["Nova, I can open that vault in four minutes.", "Nova, the alarm panel is older than I am."],
@@ -57,8 +62,9 @@ def _visible_error(page: Any, key: str) -> str:
 
 
 def test_pick_a_model_write_a_story_play_download_and_reopen(
-    chromium: Any, port: int, tmp_path: Path, msagent_data_dir: Path
+    chromium: Any, port: int, tmp_path: Path, msagent_data_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)  # what `msagent chatroom` logs
     server = FakeOpenAIServer(handler=cast_handler(HEIST, delay=0.02)).start()
     # the app's own model is a scripted one: every reply from the fake server proves the page's pick
     running = start(all_stories(), scripted_llm(["(scripted default)"]), remote=False, port=port, max_rounds=2)
@@ -213,6 +219,12 @@ def test_pick_a_model_write_a_story_play_download_and_reopen(
         chooser.value.set_files(str(bad))
         page.wait_for_function("document.querySelector('#story-message').innerText.includes('Cannot reopen')")
         assert page.is_visible("#story-page")
+
+        # the key typed in the page was never written to a file or a log line
+        assert SECRET not in caplog.text
+        for root in (msagent_data_dir, running.app.files):
+            for path in root.rglob("*"):
+                assert not path.is_file() or SECRET.encode() not in path.read_bytes(), path
     finally:
         running.stop()
         server.stop()
