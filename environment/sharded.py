@@ -170,9 +170,10 @@ class ShardedEnvironment:
         return list(call(self._shards[shard], "read_mail", role, self._until(until_seq, shard)))
 
     def read_mail_many(self, roles: Sequence[str], until_seq: Any = None) -> dict[str, list[Delivery]]:
+        # read_round: every Environment has it (a plain one as well as a pool's BatchEnvironment)
         groups = self._group(roles)
-        parts = self._on({i: ("read_mail_many", g, self._until(until_seq, i)) for i, g in groups.items()})
-        return {role: mail for part in parts.values() for role, mail in part.items()}
+        parts = self._on({i: ("read_round", g, self._until(until_seq, i)) for i, g in groups.items()})
+        return {role: mail for _, part in parts.values() for role, mail in part.items()}
 
     def read_round(self, roles: Sequence[str], until_seq: Any = None) -> tuple[Boundary, dict[str, list[Delivery]]]:
         groups = self._group(roles)

@@ -117,3 +117,24 @@ def test_shards_refuse_what_they_cannot_do_with_a_clear_error() -> None:
         "agents": [{"role": "a", "llm": _llm("x")}], "task": {"content": "go"}, "env_shards": 4,
     })  # fmt: skip
     assert scenario.env_shards == 4
+
+
+def test_a_plain_task_center_with_agents_of_their_own_runs_on_shards() -> None:
+    from task_center import TaskCenter
+
+    tc = TaskCenter(prefix_name=f"p{uuid.uuid4().hex[:8]}", env_shards=2)
+    try:
+        names = ["alice", "bob", "carol", "dave"]
+        agents = [create_component(EchoAgent, name=n, prefix_name=tc.prefix_name, llm=_llm(f"{n} here")) for n in names]
+        tc.add_agents(agents)
+        assert len({tc.env.shard_of(n) for n in names}) == 2
+        tc.send_task_request("hi")  # to all
+        frames = list(tc.step(send_to=["bob", "dave"]))  # replies to bob and dave
+        assert sorted({f.split(":")[0] for f in frames}) == names
+        got = {n: sorted(d.message.sent_from for d in tc.env.read_mail(n)) for n in names}
+        assert got == {"alice": [], "carol": [], "bob": ["alice", "carol", "dave"], "dave": ["alice", "bob", "carol"]}
+        assert tc.get_last_stop_reason() == ""
+        tc.reset_env()
+        assert tc.env.get_notified_roles() == [] and tc.env.extract_all_history_message(5) == []
+    finally:
+        tc.close()
