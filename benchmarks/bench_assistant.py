@@ -14,7 +14,11 @@ Set-ups (each in a fresh process with its own local Ray cluster: Serve reads the
 - ``proxy``: Serve's default Python proxy.
 
 Rows: ``direct`` (the fake back end), ``gateway`` (a minimal pass-through proxy: aiohttp server and
-client, one process, the floor for a Python gateway), ``bare`` (a Serve no-op), ``assistant``.
+client, one process, the floor for a Python gateway), ``bare`` (a Serve no-op, one replica),
+``assistant`` (deployed as ``msagent serve`` deploys it: one replica per core, at most 4),
+``assistant, 1 replica`` (on a machine with more than one core), and with ``--baseline REV`` that
+revision's assistant as it deployed (one replica). The summary gives req/s at 64 concurrent as a
+ratio to the baseline's, taken in the same rounds.
 Besides latency and req/s (which on a shared 2-core machine say as much about the neighbours as
 about us), each row has the **server CPU per request**: the CPU time the serving processes used
 (the fake back end, the gateway, HAProxy and its Serve manager, the replica), divided by the
@@ -54,7 +58,8 @@ from msagent.ports import free_port  # noqa: E402
 FAST = {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1", "RAY_SERVE_ENABLE_HA_PROXY": "1"}
 MODES = ("one-cluster", "haproxy", "proxy")
 CONCURRENCY = (1, 8, 64)
-TARGETS = ("direct", "gateway", "bare", "assistant")
+TARGETS = ("direct", "gateway", "bare", "assistant", "assistant1")
+LABELS = {"assistant1": "assistant, 1 replica"}
 BASELINE_ENV = "MSAGENT_BENCH_BASELINE"  # a checkout of another revision: its assistant runs beside ours
 TOOLS = [
     {
@@ -180,13 +185,16 @@ async def _load(url: str, stream: bool, concurrency: int, budget_s: float, n_max
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
 
         async def one() -> int:
-            async with session.post(url, data=data, headers=headers) as r:
-                if stream:
-                    async for _chunk in r.content.iter_any():
-                        pass
-                else:
-                    await r.read()
-                return r.status
+            try:
+                async with session.post(url, data=data, headers=headers) as r:
+                    if stream:
+                        async for _chunk in r.content.iter_any():
+                            pass
+                    else:
+                        await r.read()
+                    return r.status
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                return 0  # counted as an error (a dropped connection, a timeout), the run goes on
 
         return await _drive(one, url, stream, concurrency, budget_s, n_max)
 
@@ -265,14 +273,14 @@ def _cpu_s(pids: list[int]) -> float:
     return total / CLK
 
 
-def _serving_pids(deployment: str) -> list[int]:
+def _serving_pids(deployment: str, ingress: bool = True) -> list[int]:
     """The processes a request to ``deployment`` passes through: the ingress (HAProxy and its Serve
     manager, or the Python proxy) and the deployment's replicas."""
     found = []
     for pid, cmd in _processes().items():
-        if cmd.startswith((f"ray::ServeReplica:{deployment}:", "ray::HAProxyManager", "ray::ProxyActor")) or (
-            " -f " in cmd and "haproxy" in cmd.split(" ", 1)[0]
-        ):
+        if cmd.startswith(f"ray::ServeReplica:{deployment}:") or (ingress and (
+            cmd.startswith(("ray::HAProxyManager", "ray::ProxyActor")) or (" -f " in cmd and "haproxy" in cmd.split(" ", 1)[0])
+        )):
             found.append(pid)
     return found
 
@@ -324,10 +332,13 @@ def _deploy(mode: str, fake_url: str) -> None:
     checkout's code (PYTHONPATH), so both answer under the same load and the same ingress."""
     from ray import serve
 
-    from deploy.assistant.serve_app import assistant_app
+    from deploy.assistant.serve_app import assistant_app, default_replicas
 
     config = {"model_server": "openai", "api_base": fake_url, "api_key": "sk-bench", "max_retries": 0}
-    serve.run(assistant_app(config), name="assistant", route_prefix="/assistant")
+    # as `msagent serve` deploys it (one replica per core, at most 4), and with one replica
+    serve.run(assistant_app(config, num_replicas=default_replicas()), name="assistant", route_prefix="/assistant")
+    if default_replicas() > 1:
+        serve.run(assistant_app(config, num_replicas=1), name="assistant1", route_prefix="/assistant1")
     baseline = os.environ.get(BASELINE_ENV)
     if baseline:
         options = {"ray_actor_options": {"num_cpus": 0, "runtime_env": {"env_vars": {"PYTHONPATH": baseline}}}}
@@ -368,7 +379,7 @@ def run_mode(mode: str, quick: bool, profile: str | None = None, rounds: int = 1
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     try:
-        noop = serve.deployment(serve.ingress(_noop_app)(), name="noop", ray_actor_options={"num_cpus": 0}, max_ongoing_requests=256)
+        noop: Any = serve.deployment(serve.ingress(_noop_app)(), name="noop", ray_actor_options={"num_cpus": 0}, max_ongoing_requests=256)
         serve.run(noop.bind(), name="noop", route_prefix="/noop")
         _deploy(mode, f"http://127.0.0.1:{fake_port}/v1")
         targets = {
@@ -378,17 +389,22 @@ def run_mode(mode: str, quick: bool, profile: str | None = None, rounds: int = 1
             "assistant": f"http://127.0.0.1:{port}/assistant/v1/chat/completions",
         }
         assert fake.pid is not None and gateway.pid is not None
-        pids = {
-            "direct": [fake.pid],
-            "gateway": [gateway.pid, fake.pid],
-            "bare": _serving_pids("noop"),
-            "assistant": [*_serving_pids("assistant"), fake.pid],
-        }
+        fake_pid, gateway_pid = fake.pid, gateway.pid
+        if _serving_pids("assistant1", ingress=False):
+            targets["assistant1"] = f"http://127.0.0.1:{port}/assistant1/v1/chat/completions"
         if os.environ.get(BASELINE_ENV):
             targets["baseline"] = f"http://127.0.0.1:{port}/baseline/v1/chat/completions"
-            pids["baseline"] = [*_serving_pids("baseline"), fake.pid]
             if _relays(targets["baseline"]) or not _relays(targets["assistant"]):
                 raise RuntimeError("the baseline replica does not run the baseline's code")
+
+        def pids(name: str) -> list[int]:
+            # found again for every row: Serve restarts HAProxy (a new PID) when deployments change
+            if name == "direct":
+                return [fake_pid]
+            if name == "gateway":
+                return [gateway_pid, fake_pid]
+            return _serving_pids("noop" if name == "bare" else name) + ([] if name == "bare" else [fake_pid])
+
         results: dict[str, Any] = {}
         budget = 1.0 if quick else 2.0
         spy = None
@@ -404,9 +420,10 @@ def run_mode(mode: str, quick: bool, profile: str | None = None, rounds: int = 1
                 # the rounds, so the neighbours' load falls on every row alike
                 for _ in range(rounds if c == 64 else 1):
                     for name, url in targets.items():
-                        before, client_before = _cpu_s(pids[name]), time.process_time()
+                        serving = pids(name)
+                        before, client_before = _cpu_s(serving), time.process_time()
                         row = asyncio.run(_load(url, stream, c, budget, n_max))
-                        row["cpu_s"] = _cpu_s(pids[name]) - before
+                        row["cpu_s"] = _cpu_s(serving) - before
                         row["client_s"] = time.process_time() - client_before
                         row["served"] = row["n"] + min(c, 8)
                         _merge(results, f"{name}|{int(stream)}|{c}", row)
@@ -453,7 +470,7 @@ def table(all_results: dict[str, dict[str, Any]]) -> str:
                         continue
                     per_core = 1000 / r["cpu_ms"] if r["cpu_ms"] > 0 else float("inf")
                     lines.append(
-                        f"| {setup} | {'yes' if stream else 'no'} | {c} | {name} | {r['p50']:.2f} / {r['p99']:.2f} "
+                        f"| {setup} | {'yes' if stream else 'no'} | {c} | {LABELS.get(name, name)} | {r['p50']:.2f} / {r['p99']:.2f} "
                         f"| {r['rps']:.0f} | {r['cpu_ms']:.3f} | {per_core:.0f} | {r['rps'] / direct['rps']:.2f}"
                         + (f" ({r['errors']} errors)" if r["errors"] else "")
                         + " |"
@@ -462,21 +479,23 @@ def table(all_results: dict[str, dict[str, Any]]) -> str:
 
 
 def summary(all_results: dict[str, dict[str, Any]], baseline: str | None) -> str:
-    """At 64 concurrent: the assistant against the gateway (and the baseline revision's assistant):
-    req/s, and what bounds req/s on full cores, CPU per request (server side, and with the client's)."""
-    out = ["| set-up | stream | row | req/s | server CPU ms/req | + client CPU ms/req | CPU-bound req/s vs baseline |",
-           "|---|---|---|---|---|---|---|"]
+    """At 64 concurrent: the assistant against the gateway and the baseline revision's assistant:
+    req/s and its ratio to the baseline's, taken in the same rounds; and what bounds req/s on full
+    cores, CPU per request (server side, and with the client's), as a ratio too."""
+    out = ["| set-up | stream | row | req/s | req/s vs baseline | server CPU ms/req | + client CPU ms/req "
+           "| CPU-bound req/s vs baseline |", "|---|---|---|---|---|---|---|---|"]
     for setup, res in all_results.items():
         for stream in (0, 1):
             base = res.get(f"baseline|{stream}|64")
-            for name in ("gateway", "baseline", "assistant"):
+            for name in ("gateway", "bare", "baseline", "assistant", "assistant1"):
                 r = res.get(f"{name}|{stream}|64")
                 if r is None:
                     continue
                 total = r["cpu_ms"] + r["client_cpu_ms"]
                 vs = f"{(base['cpu_ms'] + base['client_cpu_ms']) / total:.2f}x" if base else "-"
-                label = f"baseline ({baseline})" if name == "baseline" else name
-                out.append(f"| {setup} | {'yes' if stream else 'no'} | {label} | {r['rps']:.0f} | {r['cpu_ms']:.3f} "
+                rate = f"{r['rps'] / base['rps']:.2f}x" if base else "-"
+                label = f"baseline ({baseline})" if name == "baseline" else LABELS.get(name, name)
+                out.append(f"| {setup} | {'yes' if stream else 'no'} | {label} | {r['rps']:.0f} | {rate} | {r['cpu_ms']:.3f} "
                            f"| {total:.3f} | {vs} |")
     return "\n".join(out)
 

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from deploy import openapi_errors
 from deploy.assistant import chat, errors, files, lite
@@ -17,7 +18,21 @@ from deploy.assistant.model_list import model_list
 from deploy.assistant.services import Services, bearer_key, services
 
 
-def create_app(config: AssistantConfig | None = None) -> FastAPI:
+class AssistantAPI(FastAPI):
+    """The FastAPI app, called through its fast route: the relay's requests are answered before
+    FastAPI's own layers (its middleware stack, error and body-limit wrappers, routing), everything
+    else goes to them unchanged (``fastroute.py``)."""
+
+    fast_route: ChatFastRoute
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.fast_route(scope, receive, send)
+
+    async def call_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+
+
+def create_app(config: AssistantConfig | None = None) -> AssistantAPI:
     """A fresh app with its own services (no module-level state: two apps never share a cache)."""
 
     @asynccontextmanager
@@ -25,7 +40,7 @@ def create_app(config: AssistantConfig | None = None) -> FastAPI:
         yield
         await app.state.services.aclose()
 
-    app = FastAPI(
+    app = AssistantAPI(
         lifespan=lifespan,
         title="msagent assistant API",
         version="0.1.0",
@@ -38,8 +53,7 @@ def create_app(config: AssistantConfig | None = None) -> FastAPI:
         BodyLimit,  # type: ignore[arg-type]
         limit_for=lambda path: uploads if path.endswith("/v1/files") else svc.config.max_request_bytes,
     )
-    # outermost: the relay's requests are answered before FastAPI's per-request machinery
-    app.add_middleware(ChatFastRoute, services=svc, limit=lambda: svc.config.max_request_bytes)  # type: ignore[arg-type]
+    app.fast_route = ChatFastRoute(app.call_app, services=svc, limit=lambda: svc.config.max_request_bytes)
     errors.install(app)
     app.include_router(chat.router, tags=["chat"])
     app.include_router(lite.router, tags=["assistant"])

@@ -80,7 +80,8 @@ async def open_relay(p: Plan, svc: Services) -> fastpath.Relay:
     """The back end's answer to a relay plan (an error status raises before anything is sent)."""
     assert isinstance(p.model, OpenAICompatModel)
     sent = fastpath.request_body(p.model, p.messages, tools=p.specs, tool_choice=p.tool_choice,
-                                 parallel_tool_calls=p.parallel, stream=p.body.stream, passed=p.passed, **p.settings)
+                                 parallel_tool_calls=p.parallel, stream=p.body.stream, passed=p.passed,
+                                 configured=svc.fast.configured(p.model), **p.settings)
     return await svc.fast.open(p.model, sent, one_call=not p.parallel, legacy=p.legacy)
 
 

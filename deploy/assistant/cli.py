@@ -33,7 +33,8 @@ def add_assistant_flags(p: argparse.ArgumentParser) -> None:
                         "(TOOL_MANAGER_SERVICE_URL, token in TOOL_MANAGER_AUTH)")
     p.add_argument("--tool-manager-url", default=None, help="the tool manager (default TOOL_MANAGER_SERVICE_URL or :31511)")
     p.add_argument("--tool-tenant-id", default=None, help="tenant of the tool nodes this server creates (default 'default')")
-    p.add_argument("--num-replicas", type=int, default=1, help="Serve replicas (default 1)")
+    p.add_argument("--num-replicas", type=int, default=None,
+                   help="Serve replicas (default: one per CPU core of this machine, at most 4)")
     p.add_argument("--access-log", action="store_true", help="a log line per request in the replica's log (off: CPU)")
 
 
@@ -71,7 +72,9 @@ def assistant_config(args: argparse.Namespace, local_base: str | None = None, **
 
 
 def deployment_options(args: argparse.Namespace) -> dict[str, object]:
-    options: dict[str, object] = {"num_replicas": args.num_replicas}
+    from deploy.assistant.serve_app import default_replicas
+
+    options: dict[str, object] = {"num_replicas": args.num_replicas or default_replicas()}
     if args.access_log:
         options["logging_config"] = {"enable_access_log": True}
     return options
@@ -90,7 +93,7 @@ def local_model_server(args: argparse.Namespace) -> LlamaServer | None:
 
 def run(args: argparse.Namespace) -> int:
     setup_logging()
-    if args.num_replicas < 1:
+    if args.num_replicas is not None and args.num_replicas < 1:
         sys.stderr.write("error: --num-replicas must be at least 1\n")
         return 2
     try:

@@ -1,18 +1,19 @@
 """The relay to OpenAI-compatible back ends with native tools, for /v1/chat/completions.
 
 The sync back end (``OpenAICompatModel``, the official SDK on a worker thread) costs several ms
-of CPU per call on a small machine; this path speaks the same wire format with one shared
-``aiohttp`` session on the event loop. The request is the client's, normalised (messages, tools,
-settings) plus every field this back end takes (``fields.py``); the answer is the back end's, as it
-came (``logprobs``, ``service_tier``, ... included), checked for what makes it usable. Anything
-else (DashScope, prompt-based function calling, other back ends) goes through ``ChatModel.chat``
-on the worker threads.
+of CPU per call on a small machine; this path speaks the same wire format on the event loop. The
+request is the client's, normalised (messages, tools, settings) plus every field this back end
+takes (``fields.py``); the answer is the back end's, as it came (``logprobs``, ``service_tier``,
+... included), checked for what makes it usable. Anything else (DashScope, prompt-based function
+calling, other back ends) goes through ``ChatModel.chat`` on the worker threads.
 
-aiohttp rather than ``httpx.AsyncClient``: measured against the benchmark's fake server, a call
-cost ~0.5 ms of CPU through httpx and ~0.15 ms through aiohttp (which Ray Serve itself depends on).
-The session keeps httpx's defaults that matter: proxies from the environment, certifi's CA roots,
-and a per-operation (not whole-stream) timeout. (Not aiohttp's ``trust_env``: it reads ``~/.netrc``
-and the proxy variables on a worker thread for every request.)
+The HTTP client is ``upstream.py`` (keep-alive pool, one write per request, httptools parsing):
+measured against the benchmark's fake server, a call cost ~0.5 ms of CPU through httpx, ~0.15 ms
+through aiohttp and less again through it. A back end behind a proxy from the environment
+(HTTP_PROXY / HTTPS_PROXY / ALL_PROXY, NO_PROXY, as httpx honoured them) goes through one shared
+aiohttp session instead, which also answers ``GET /v1/models``. Both keep httpx's defaults that
+matter: certifi's CA roots and a per-operation (not whole-stream) timeout. (Not aiohttp's
+``trust_env``: it reads ``~/.netrc`` and the proxy variables on a worker thread for every request.)
 """
 
 from __future__ import annotations
@@ -21,15 +22,19 @@ import asyncio
 import json
 import urllib.parse
 import urllib.request
+import weakref
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import httpx
 
 from deploy.assistant.sse import DONE
+from deploy.assistant.upstream import Upstream
+from deploy.assistant.wire_json import dumps, loads
 from msagent.errors import ModelError
 from msagent.llm.base import ChatModel
+from msagent.llm.config import GenerationSettings
 from msagent.llm.errors_map import retry_after_s, status_error, timeout_error, unreachable_error
 from msagent.llm.openai_compat import OpenAICompatModel, to_chat_messages, tool_choice_form
 from msagent.schemas import Message, ToolSpec
@@ -40,27 +45,68 @@ def applies(model: ChatModel, tools: list[ToolSpec], tool_choice: str) -> bool:
     return type(model) is OpenAICompatModel and not uses_prompt
 
 
+class Answer(Protocol):
+    """A back end's answer being read: ``upstream.Connection``, or ``_AiohttpAnswer`` via a proxy."""
+
+    status: int
+    headers: Any
+
+    async def read(self) -> bytes: ...
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+    def release(self) -> None: ...
+
+
+class _AiohttpAnswer:
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.response, self.status, self.headers = response, response.status, response.headers
+
+    async def read(self) -> bytes:
+        return await self.response.read()
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        return self.response.content.iter_any()
+
+    def release(self) -> None:
+        self.response.release()
+
+
 class FastOpenAI:
-    """One shared async HTTP session (keep-alive pool) for every back-end URL; create it on the
-    event loop that serves the requests."""
+    """The relay's clients, shared by every back-end URL; create it on the event loop that serves
+    the requests."""
 
     def __init__(self, max_connections: int = 256) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=max_connections,
-            limit_per_host=0,
-            # the same trust roots as httpx (certifi, or SSL_CERT_FILE / SSL_CERT_DIR)
-            ssl=httpx.create_ssl_context(),
-        )
-        self.session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(total=None),
-        )
+        # the same trust roots as httpx (certifi, or SSL_CERT_FILE / SSL_CERT_DIR)
+        self.ssl = httpx.create_ssl_context()
+        self.upstream = Upstream(self.ssl, max_connections)
+        self.max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._proxies: dict[str, str | None] = {}
+        self._configured: weakref.WeakKeyDictionary[OpenAICompatModel, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+    def configured(self, model: OpenAICompatModel) -> dict[str, Any]:
+        """The model's own generation settings (its config's ``generate_cfg``), validated once."""
+        found = self._configured.get(model)
+        if found is None:
+            found = self._configured[model] = model.config.generation().model_dump(exclude_none=True)
+        return found
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """aiohttp, for back ends behind a proxy and for ``GET /v1/models``."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=0, ssl=self.ssl)
+            self._session = aiohttp.ClientSession(
+                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=None)
+            )
+        return self._session
 
     async def aclose(self) -> None:
-        await self.session.close()
+        self.upstream.close()
+        if self._session is not None:
+            await self._session.close()
 
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
         # per operation like httpx.Timeout(t): getting a connection, and each read; a long stream
@@ -76,6 +122,15 @@ class FastOpenAI:
             self._proxies[base_url] = env_proxy(base_url)
         return self._proxies[base_url]
 
+    async def _send(self, url: str, key: str, data: bytes, model: OpenAICompatModel) -> Answer:
+        proxy = self._proxy(model.base_url)
+        if proxy is None:
+            return await self.upstream.post(url, f"Bearer {key}", data, model.config.timeout)
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        response = await self.session.post(url, data=data, headers=headers, timeout=self._timeout(model.config.timeout),
+                                           proxy=proxy)
+        return _AiohttpAnswer(response)
+
     async def open(
         self, model: OpenAICompatModel, body: dict[str, Any], *, one_call: bool = False, legacy: bool = False
     ) -> Relay:
@@ -83,30 +138,28 @@ class FastOpenAI:
         the answer to relay."""
         url = f"{model.base_url}/chat/completions"
         key = getattr(model, "_api_key", None) or "EMPTY"
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        data = dumps(body)
         try:
-            response = await self.session.post(
-                url, data=data, headers=headers, timeout=self._timeout(model.config.timeout), proxy=self._proxy(model.base_url)
-            )
-            if response.status != 200:
+            answer = await self._send(url, key, data, model)
+            if answer.status != 200:
+                status, headers = answer.status, answer.headers  # (a released connection forgets them)
                 try:
-                    raw = (await response.read()).decode(errors="replace")
+                    raw = (await answer.read()).decode(errors="replace")
                 finally:
-                    response.release()
+                    answer.release()
                 try:
                     message = json.loads(raw)["error"]["message"]
                 except (ValueError, KeyError, TypeError):
                     message = raw[:500]
                 raise status_error(
-                    response.status, message, url=model.base_url, model=model.model, api_key=key,
-                    retry_after=retry_after_s(response.headers),
+                    status, message, url=model.base_url, model=model.model, api_key=key,
+                    retry_after=retry_after_s(headers),
                 )
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as e:
             raise timeout_error(model.base_url, model.model, model.config.timeout) from e
-        except (aiohttp.ClientError, OSError) as e:
+        except (aiohttp.ClientError, OSError, ValueError) as e:
             raise unreachable_error(model.base_url, model.model, e) from e
-        return Relay(response, model, one_call=one_call, legacy=legacy)
+        return Relay(answer, model, one_call=one_call, legacy=legacy)
 
 
 def request_body(
@@ -118,13 +171,16 @@ def request_body(
     parallel_tool_calls: bool,
     stream: bool,
     passed: dict[str, Any],
+    configured: dict[str, Any] | None = None,
     **settings: Any,
 ) -> dict[str, Any]:
     """The back end's request: normalised messages and tools, the settings, and every field the
-    client sent that this back end takes (``passed``: see ``fields.py``)."""
-    gen = model.config.generation().merged(**settings)
+    client sent that this back end takes (``passed``: see ``fields.py``). ``configured``: the
+    model's own generation settings (``FastOpenAI.configured``; computed here if not given)."""
     body: dict[str, Any] = {"model": model.model, "messages": to_chat_messages(messages), "stream": stream}
-    body.update(gen.model_dump(exclude_none=True))
+    if configured is None:
+        configured = model.config.generation().model_dump(exclude_none=True)
+    body.update(generation(configured, settings))
     if tools and tool_choice != "none":
         body["tools"] = [t.openai_form() for t in tools]
         body["tool_choice"] = tool_choice_form(tool_choice, tools)
@@ -134,6 +190,22 @@ def request_body(
     return body
 
 
+_GENERATION_FIELDS = tuple(GenerationSettings.model_fields)
+
+
+def generation(configured: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """``model.config.generation().merged(**settings).model_dump(exclude_none=True)``, keys in the
+    same order, without three pydantic passes per request: ``configured`` is the config's part,
+    validated once per model (``FastOpenAI.configured``); ``settings`` are the request's, validated
+    already."""
+    merged = {**configured, **{k: v for k, v in settings.items() if v is not None}}
+    if isinstance(merged.get("stop"), str):
+        merged["stop"] = [merged["stop"]]
+    out = {k: merged.pop(k) for k in _GENERATION_FIELDS if k in merged}
+    out.update(merged)
+    return out
+
+
 class Relay:
     """A back end's 200 answer, passed on as it came: the whole body (with the seed's envelope
     fields added) or its SSE frames. What is checked: the body is JSON with a choice and a message;
@@ -141,8 +213,8 @@ class Relay:
     failures (``ModelError``), never a clean end. With ``one_call`` (parallel_tool_calls false)
     only the first tool call is kept; ``legacy`` turns tool calls into ``function_call``."""
 
-    def __init__(self, response: aiohttp.ClientResponse, model: OpenAICompatModel, *, one_call: bool, legacy: bool) -> None:
-        self.response, self.model = response, model
+    def __init__(self, answer: Answer, model: OpenAICompatModel, *, one_call: bool, legacy: bool) -> None:
+        self.answer, self.model = answer, model
         self.one_call, self.legacy = one_call, legacy
 
     def _broken(self, e: BaseException) -> ModelError:
@@ -154,15 +226,15 @@ class Relay:
 
     async def whole(self) -> dict[str, Any]:
         try:
-            raw = await self.response.read()
+            raw = await self.answer.read()
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as e:
             raise timeout_error(self.model.base_url, self.model.model, self.model.config.timeout) from e
         except (aiohttp.ClientError, OSError) as e:
             raise self._broken(e) from e
         finally:
-            self.response.release()
+            self.answer.release()
         try:
-            data = json.loads(raw)
+            data = loads(raw)
         except ValueError:
             raise self._malformed(f"a body that is not JSON: {raw[:200]!r}") from None
         choices = data.get("choices") if isinstance(data, dict) else None
@@ -189,7 +261,7 @@ class Relay:
         self.done = False
         buffer = b""
         try:
-            async for data in self.response.content.iter_any():
+            async for data in self.answer.chunks():
                 buffer += data
                 if b"\n" not in data:
                     continue
@@ -215,7 +287,7 @@ class Relay:
             raise self._broken(e) from e
         finally:
             # back to the pool when the body was read to its end, else the connection is closed
-            self.response.release()
+            self.answer.release()
         if not self.done:
             raise ModelError(f"the stream from model {self.model.model!r} at {self.model.base_url} ended before "
                              "data: [DONE]: the answer is cut off", status_code=200)
@@ -231,7 +303,7 @@ class Relay:
             self.done = True
             return DONE
         try:
-            chunk = json.loads(payload)
+            chunk = loads(payload)
         except ValueError:
             raise self._malformed(f"a stream frame that is not JSON: {payload[:200]!r}") from None
         if not isinstance(chunk, dict) or not isinstance(chunk.get("choices", []), list):
@@ -241,7 +313,7 @@ class Relay:
             message = error.get("message", error) if isinstance(error, dict) else error
             raise ModelError(f"the model server failed mid-stream: {message}")
         if (self.one_call or self.legacy) and _rewrite(chunk, self.legacy):
-            return b"data: " + json.dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+            return b"data: " + dumps(chunk) + b"\n\n"
         return b"data: " + payload + b"\n\n"
 
 

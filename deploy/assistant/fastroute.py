@@ -2,16 +2,16 @@
 
 A ``POST /v1/chat/completions`` that goes to the relay (an OpenAI-compatible back end with native
 tools, ``chat.plan``) is checked and answered here: its body is parsed and validated by pydantic in
-one pass, and the answer is written straight to the ASGI ``send``. That skips FastAPI's middleware
-stack, dependency solving and response classes, about a third of the replica's CPU per request
-(``benchmarks/bench_assistant.py``). Everything else goes to the app unchanged; so does any
-request this path would answer differently: a body that does not validate (FastAPI's 400 names
-the field), one over the size limit (the limit's 413), one for another back end.
+one pass, and the answer is written straight to the ASGI ``send``. ``app.AssistantAPI`` calls this
+first, so the relay skips all of FastAPI's per-request layers (its exception, telemetry and
+body-limit middleware, routing, dependency solving, response classes): about a third of the
+replica's CPU per request (``benchmarks/bench_assistant.py``). Everything else goes to the app
+unchanged; so does any request this path would answer differently: a body that does not validate
+(FastAPI's 400 names the field), one over the size limit (the limit's 413), one for another back end.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from pydantic import ValidationError
@@ -21,6 +21,7 @@ from deploy.assistant.chat import SSE_HEADERS, open_relay, plan, relayed
 from deploy.assistant.errors import from_exception
 from deploy.assistant.models import ChatCompletionRequest
 from deploy.assistant.services import Services
+from deploy.assistant.wire_json import dumps
 
 PATH = "/v1/chat/completions"
 _JSON = [(b"content-type", b"application/json")]
@@ -54,7 +55,7 @@ class ChatFastRoute:
                 return
             relay = await open_relay(p, self.services)
             if not request.stream:
-                data = json.dumps(await relay.whole(), ensure_ascii=False, separators=(",", ":")).encode()
+                data = dumps(await relay.whole())
         except Exception as e:  # noqa: BLE001  (answered as the app's handlers answer it)
             await from_exception(e).response()(scope, receive, send)
             return

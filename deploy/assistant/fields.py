@@ -53,8 +53,9 @@ def passed_on(body: ChatCompletionRequest, route: str, backend: str) -> dict[str
     """What goes to the back end besides messages, tools and settings; a 400 names the first
     field this back end cannot take. ``route``: relay | openai | dashscope | other."""
     out: dict[str, Any] = {}
-    shaping = [n for n in ANSWER_SHAPING if _set(body, n)]
-    request_only = [n for n in REQUEST_ONLY if _set(body, n)]
+    given = body.model_fields_set  # a field not given is None: never passed on, never refused
+    shaping = [n for n in ANSWER_SHAPING if n in given and _set(body, n)]
+    request_only = [n for n in REQUEST_ONLY if n in given and _set(body, n)]
     extra = extras(body)
     if route == "relay":
         out.update({n: getattr(body, n) for n in (*shaping, *request_only)})

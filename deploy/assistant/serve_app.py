@@ -7,6 +7,7 @@ from the config it is given (late-bound ingress), so nothing but plain data is p
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import FastAPI
@@ -17,6 +18,16 @@ from deploy.assistant.app import create_app
 from deploy.assistant.config import AssistantConfig
 
 DEPLOYMENT_NAME = "assistant"
+MAX_DEFAULT_REPLICAS = 4
+
+
+def default_replicas() -> int:
+    """What ``msagent serve`` and the config files deploy when not told: one replica per core of
+    this machine, at most 4. A replica is one Python event loop, so it uses at most one core; the
+    relay's requests are CPU work in the replica (parsing, the back-end call, the answer) and on a
+    2-core machine one replica left a core to the rest (``benchmarks/bench_assistant.py``). The
+    replicas share nothing in memory that a request needs from another (uploads are on disk)."""
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_REPLICAS))
 
 
 @serve.deployment(
@@ -48,9 +59,9 @@ def assistant_app(config: AssistantConfig | dict[str, Any] | None = None, **opti
 
 def build(args: dict[str, Any]) -> Application:
     """Application builder for Serve config files: ``args`` are ``AssistantConfig`` fields, plus
-    ``num_replicas`` and ``access_log`` (a log line per request)."""
+    ``num_replicas`` (default ``default_replicas()``) and ``access_log`` (a log line per request)."""
     args = dict(args or {})
-    options: dict[str, Any] = {"num_replicas": int(args.pop("num_replicas"))} if "num_replicas" in args else {}
+    options: dict[str, Any] = {"num_replicas": int(args.pop("num_replicas", default_replicas()))}
     if str(args.pop("access_log", "")).lower() in ("1", "true", "yes"):
         options["logging_config"] = {"enable_access_log": True}
     if "native_tool_calling" in args and isinstance(args["native_tool_calling"], str):

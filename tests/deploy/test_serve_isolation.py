@@ -79,7 +79,8 @@ def test_one_cluster_and_a_separate_service_never_cross(tmp_path: Path) -> None:
         assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"], r.text
 
         # side listeners private: HAProxy binds loopback only, its admin socket is its user's alone
-        for tree in (tree_a, tree_b):
+        # (the process trees read now: Serve starts a new HAProxy when replicas come up)
+        for tree in (descendants(both.pid), descendants(alone.pid)):
             root = _private_dir(tree)
             assert stat.S_IMODE(root.stat().st_mode) == 0o700
             (sock,) = root.glob("*/admin.sock")
@@ -98,7 +99,8 @@ def test_one_cluster_and_a_separate_service_never_cross(tmp_path: Path) -> None:
             time.sleep(0.2)
         assert set(seen) <= {TOOL_MANAGER, None} and seen[-1] == TOOL_MANAGER, seen
         assert None in seen  # the replica was really gone for a while
-        tree_b = descendants(alone.pid)
+        # what each runs now, with what it ran before (a restarted HAProxy or replica has a new PID)
+        tree_a, tree_b = {**tree_a, **descendants(both.pid)}, {**tree_b, **descendants(alone.pid)}
 
         # SIGTERM stops everything each one started, and only that
         assert both.stop(signal.SIGTERM) == 0, both.output()[-3000:]
