@@ -205,34 +205,46 @@ def test_restart_counts_are_unlimited_by_default():
     time.sleep(0)
 
 
-def test_a_pool_killed_mid_round_comes_back_and_its_round_is_finished_once():
+@pytest.mark.parametrize("shards", [1, 2])
+def test_a_pool_killed_mid_round_comes_back_and_its_round_is_finished_once(shards):
     import hashlib
 
     import ray
 
+    from environment.routing import shard_of
     from msagent.agents.env_mixin import default_env_prompt
     from msagent.runtime.pool import PoolTaskCenter, create_pool
     from msagent.runtime.testing_agents import DigestAgent
 
+    # with 2 shards the restarted pool finds the sharded environment again (its roles span both
+    # shards), and both shards are killed with it: they come back from their own logs
+    names = ("p", "q", "r")
+    if shards > 1:
+        names = ("p", "q", next(c for c in "rstuvwxyz" if shard_of(c, shards) != shard_of("p", shards)))
+    assert len({shard_of(r, shards) for r in names}) == shards
     prefix = f"pl{uuid.uuid4().hex[:6]}"
-    tc = PoolTaskCenter(remote=True, prefix_name=prefix, restart_timeout_s=90)
+    tc = PoolTaskCenter(remote=True, prefix_name=prefix, restart_timeout_s=90, env_shards=shards)
     agents = create_pool(
-        DigestAgent, [{"name": n, "chunk_delay_s": 0.05, "words": 6} for n in ("p", "q", "r")],
+        DigestAgent, [{"name": n, "chunk_delay_s": 0.05, "words": 6} for n in names],
         remote=True, prefix_name=prefix, concurrency=3,
     )  # fmt: skip
     pool = agents[0].pool
     try:
         tc.add_agents(agents)
         pid = ray.get(pool.__ray_call__.remote(lambda self: os.getpid()))
+        shard_pids = [call(h, "info")["pid"] for h in tc.env.shard_handles()] if shards > 1 else []
         frames = []
         for frame in tc.step(task="start"):
             frames.append(frame)
             if len(frames) == 4:
-                os.kill(pid, signal.SIGKILL)
-        assert all(RETRY_NOTICE in spoken(frames, r) for r in ("p", "q", "r"))
+                for victim in (pid, *shard_pids):
+                    os.kill(victim, signal.SIGKILL)
+        assert all(RETRY_NOTICE in spoken(frames, r) for r in names)
         frames += list(tc.step())  # a second round: every agent heard the two others
         assert tc.get_lost_agents() == {}
-        turns = call(tc.env, "get_conversations", ["p", "q", "r"])
+        if shards > 1:
+            assert not {call(h, "info")["pid"] for h in tc.env.shard_handles()} & set(shard_pids)
+        turns = call(tc.env, "get_conversations", list(names))
         for role, mine in turns.items():
             assert len(mine) == 2, role  # one reply a round, none doubled
             past: list[str] = []

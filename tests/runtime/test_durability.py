@@ -77,49 +77,67 @@ def counting_model(name: str) -> FunctionModel:
     return FunctionModel(reply)
 
 
+def names_on_every_shard(shards: int, count: int = 3) -> tuple[str, ...]:
+    """``count`` one-letter roles, taken from every shard in turn."""
+    from environment.routing import shard_of
+
+    groups = [[c for c in "abcdefghijklmnopqrstuvwxyz" if shard_of(c, shards) == i] for i in range(shards)]
+    picked = tuple(c for row in zip(*groups, strict=False) for c in row)[:count]
+    assert len({shard_of(c, shards) for c in picked}) == min(shards, count), picked
+    return picked
+
+
 @pytest.mark.slow
-def test_killing_the_environment_actor_mid_run_loses_and_duplicates_nothing(ray_cluster):
+@pytest.mark.parametrize("shards", [1, 2])
+def test_killing_the_environment_actor_mid_run_loses_and_duplicates_nothing(ray_cluster, shards):
     import ray
 
     from msagent.runtime import create_component
     from msagent.runtime.testing_agents import EchoAgent
     from task_center import TaskCenter
 
-    tc = TaskCenter(remote=True, prefix_name="fault")
+    # with 2 shards the agents' mail lives on both, and each shard is killed once mid-run
+    prefix = "fault" if shards == 1 else f"fault{shards}"
+    names = ("a", "b", "c") if shards == 1 else names_on_every_shard(shards)
+    tc = TaskCenter(remote=True, prefix_name=prefix, env_shards=shards)
     agents = [
         create_component(
-            EchoAgent, name=n, remote=True, prefix_name="fault", llm=counting_model(n), use_history=False
+            EchoAgent, name=n, remote=True, prefix_name=prefix, llm=counting_model(n), use_history=False
         )
-        for n in ("a", "b", "c")
+        for n in names
     ]
     tc.add_agents(agents)
     env = tc.get_env()
-    pid_before = call(env, "info")["pid"]
+    actors = [env] if shards == 1 else env.shard_handles()
+    pids_before = [call(a, "info")["pid"] for a in actors]
     # kill it mid-run, decided by progress rather than by a clock: after the 30th of 108 frames
-    # (3 agents x 12 rounds x 3 chunks), while the agents are streaming and about to publish
+    # (3 agents x 12 rounds x 3 chunks), while the agents are streaming and about to publish;
+    # shard i of several after frame 30 + 30 * i
+    kill_at = {30 + 30 * i: actor for i, actor in enumerate(actors)}
     frames: list[str] = []
     for frame in tc.run(task="count with me", max_rounds=12):
         frames.append(frame)
-        if len(frames) == 30:
-            ray.kill(env, no_restart=False)
+        if len(frames) in kill_at:
+            ray.kill(kill_at[len(frames)], no_restart=False)
     ended = time.time()
     assert len(frames) == 108
-    info = call(env, "info")
-    # it really restarted, and before the run ended: the later rounds ran against the rebuilt log
-    assert info["pid"] != pid_before and info["started_at"] < ended
+    for actor, pid_before in zip(actors, pids_before, strict=True):
+        info = call(actor, "info")
+        # it really restarted, and before the run ended: the later rounds ran against the rebuilt log
+        assert info["pid"] != pid_before and info["started_at"] < ended
 
     history = call(env, "extract_all_history_message", None)
     contents = [m.content for m in history]
     assert contents[0] == "count with me"
     replies = contents[1:]
     assert len(replies) == len(set(replies)) == 36  # 3 agents x 12 rounds, each reply once
-    for name in ("a", "b", "c"):
+    for name in names:
         spoken = "".join(f.split(": ", 1)[1] for f in frames if f.startswith(f"{name}: "))
         assert spoken == "".join(r for r in replies if r.startswith(f"{name}-"))
         assert [r for r in replies if r.startswith(f"{name}-")] == [f"{name}-{i} ok then" for i in range(1, 13)]
 
     # every message addressed to an agent reached its model exactly once (or is still unread)
-    for agent, name in zip(agents, ("a", "b", "c"), strict=False):
+    for agent, name in zip(agents, names, strict=True):
         received = Counter(
             line
             for prompt in call(agent, "model_prompts")

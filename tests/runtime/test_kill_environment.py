@@ -1,7 +1,9 @@
 """SIGKILL of the Environment actor's worker process while 10,000 messages are published, pulled,
 read and acknowledged: at random moments from outside, and from inside right after a randomly
 chosen publish / read / pull / ack has committed but before it answered (``CrashingEnvironment``).
-Every role gets each of its messages exactly once."""
+Every role gets each of its messages exactly once. The same with the Environment split over 2
+shards (``env_shards``): each shard crashes at those points and is killed from outside, roles on
+both shards; each role still gets each message once and each shard stored exactly its share."""
 
 from __future__ import annotations
 
@@ -12,9 +14,12 @@ import threading
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from environment.routing import shard_of
+from environment.sharded import ShardedEnvironment, shard_name
 from msagent.runtime import call, create_component
 from msagent.runtime.testing_env import CrashingEnvironment
 from msagent.schemas import Message
@@ -23,9 +28,19 @@ ROLES = ["p0", "p1", "r0", "r1"]  # p*: drained by pull (read + ack in one call)
 TOTAL = 10_000
 
 
+def roles_on_every_shard(shards: int) -> list[str]:
+    """A pulled (p*) and a read (r*) role on every shard."""
+    return [
+        next(f"{k}{i}" for i in range(100) if shard_of(f"{k}{i}", shards) == s)
+        for s in range(shards)
+        for k in "pr"
+    ]
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_sigkill_at_random_points_loses_and_duplicates_nothing(ray_cluster, tmp_path):
+@pytest.mark.parametrize("shards", [1, 2])
+def test_sigkill_at_random_points_loses_and_duplicates_nothing(ray_cluster, tmp_path, shards):
 
     import ray
 
@@ -38,16 +53,46 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(ray_cluster, tmp_
         "read_mail": [rng.randint(5, 60)],
         "ack": [rng.randint(5, 60)],
     }
-    counts = tmp_path / "calls.json"
-    env = create_component(
-        CrashingEnvironment, "env", remote=True, prefix_name=prefix, force_new=True,
-        crash_plan=plan, plan_path=str(counts),
-    )  # fmt: skip
-    call(env, "register_roles", ROLES)
-    expected: dict[str, Counter[str]] = {r: Counter() for r in ROLES}
-    received: dict[str, Counter[str]] = {r: Counter() for r in ROLES}
+    roles = ROLES if shards == 1 else roles_on_every_shard(shards)
+    if shards == 1:
+        counts = [tmp_path / "calls.json"]
+        env = create_component(
+            CrashingEnvironment, "env", remote=True, prefix_name=prefix, force_new=True,
+            crash_plan=plan, plan_path=str(counts[0]),
+        )  # fmt: skip
+        actors = [env]
+    else:
+        # what env_shards=N builds (environment.sharded.create_sharded), with a call count per shard;
+        # a shard stores what the router sends it with store_messages (single publishes included)
+        del plan["store_message_from_role"]
+        counts = [tmp_path / f"calls.s{i}.json" for i in range(shards)]
+        actors = []
+        for i in range(shards):
+            actors.append(create_component(
+                CrashingEnvironment, shard_name("env", i), remote=True, prefix_name=prefix, force_new=True,
+                crash_plan=plan, plan_path=str(counts[i]), shard=i, shards=shards,
+            ))  # fmt: skip
+        env = ShardedEnvironment(actors)
+    call(env, "register_roles", roles)
+    stored = Counter[int]()  # messages each shard must hold: the sender's shard, and the recipients'
+    expected: dict[str, Counter[str]] = {r: Counter() for r in roles}
+    received: dict[str, Counter[str]] = {r: Counter() for r in roles}
     done = threading.Event()
     errors: list[BaseException] = []
+
+    threads_out = ThreadPoolExecutor(8)  # the router's calls in flight, as .remote() for one actor
+
+    def send(method: str, *args: object) -> object:
+        if shards == 1:
+            return getattr(env, method).remote(*args)
+        return threads_out.submit(call, env, method, *args)
+
+    def wait(pending: list) -> None:
+        if shards == 1:
+            ray.get(pending)
+        else:
+            for p in pending:
+                p.result()
 
     def publish() -> None:
         sent = 0
@@ -58,23 +103,25 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(ray_cluster, tmp_
             for _ in range(n):
                 if sent % 25 == 0:  # a broadcast reaches every role
                     msg = Message(role="src", content=f"b{sent}", sent_from="src")
-                    for r in ROLES:
+                    for r in roles:
                         expected[r][msg.id] += 1
+                    stored.update(range(shards))
                 else:
-                    to = ROLES[sent % len(ROLES)]
+                    to = roles[sent % len(roles)]
                     msg = Message(role="src", content=f"m{sent}", sent_from="src", send_to=to)
                     expected[to][msg.id] += 1
+                    stored.update({shard_of("src", shards), shard_of(to, shards)})
                 batch.append(msg)
                 sent += 1
             # calls stay in flight while the actor is killed; Ray retries them on the restarted one
             if n == 1:
-                pending.append(env.store_message_from_role.remote("src", batch[0]))
+                pending.append(send("store_message_from_role", "src", batch[0]))
             else:
-                pending.append(env.store_messages.remote([("src", m) for m in batch]))
+                pending.append(send("store_messages", [("src", m) for m in batch]))
             if len(pending) >= 8:
-                ray.get(pending)
+                wait(pending)
                 pending = []
-        ray.get(pending)
+        wait(pending)
 
     def drain(role: str) -> int:
         if role.startswith("p"):
@@ -101,13 +148,13 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(ray_cluster, tmp_
         try:
             while not done.is_set() and len(kills) < 2:
                 time.sleep(rng.uniform(0.5, 2.0))
-                pid = call(env, "info")["pid"]
+                pid = call(actors[len(kills) % shards], "info")["pid"]  # with shards: each in turn
                 os.kill(pid, signal.SIGKILL)
                 kills.append(pid)
         except BaseException as e:
             errors.append(e)
 
-    threads = [threading.Thread(target=consume, args=(r,), daemon=True) for r in ROLES]
+    threads = [threading.Thread(target=consume, args=(r,), daemon=True) for r in roles]
     threads.append(threading.Thread(target=killer, daemon=True))
     for t in threads:
         t.start()
@@ -121,28 +168,35 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(ray_cluster, tmp_
         done.set()
         for t in threads:
             t.join(timeout=120)
+        threads_out.shutdown()
     assert not errors, errors
-    assert _all_happened(plan, counts, kills), (plan, counts.read_text(), kills)
-    for role in ROLES:  # what is left after the last kill
+    assert _all_happened(plan, counts, kills), (plan, [c.read_text() for c in counts], kills)
+    for role in roles:  # what is left after the last kill
         while drain(role):
             pass
-    for role in ROLES:
+    for role in roles:
         dup = {k: v for k, v in received[role].items() if v > 1}
         lost = set(expected[role]) - set(received[role])
         assert not dup, f"{role}: {len(dup)} messages delivered twice"
         assert not lost, f"{role}: {len(lost)} of {len(expected[role])} messages lost"
         assert received[role] == expected[role]
-    info = call(env, "info")
-    assert info["pid"] not in kills and info["next_seq"] == TOTAL + 1
-    assert info["open_messages"] == 0  # everything acknowledged: a restart reads nothing back
-    ray.kill(env, no_restart=True)
+    for i, actor in enumerate(actors):
+        info = call(actor, "info")
+        # each shard holds each message that reached it once (TOTAL for one Environment)
+        assert info["pid"] not in kills and info["next_seq"] == (TOTAL if shards == 1 else stored[i]) + 1
+        assert info["open_messages"] == 0  # everything acknowledged: a restart reads nothing back
+    for actor in actors:
+        ray.kill(actor, no_restart=True)
 
 
-def _all_happened(plan: dict[str, list[int]], counts_path, kills: list[int]) -> bool:
+def _all_happened(plan: dict[str, list[int]], counts_paths: list, kills: list[int]) -> bool:
     import json
 
-    try:
-        counts = json.loads(counts_path.read_text())
-    except (OSError, ValueError):
-        return False
-    return len(kills) >= 2 and all(int(counts.get(m, 0)) >= max(ns) for m, ns in plan.items())
+    for path in counts_paths:  # every planned crash, on every shard
+        try:
+            counts = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return False
+        if not all(int(counts.get(m, 0)) >= max(ns) for m, ns in plan.items()):
+            return False
+    return len(kills) >= 2
