@@ -2,7 +2,7 @@
 
 ``python cluster_harness_driver.py ADDRESS TOKEN OUT.json AGENTS_PER_POOL SINK_NODE NODE_ID...``:
 joins with the token (started without one in its environment, Ray imported first), puts a
-PoolTaskCenter's Environment and Registry on the first node, one pool of AGENTS_PER_POOL scripted
+PoolTaskCenter's Registry on the first node and one Environment shard on each node, one pool of AGENTS_PER_POOL scripted
 agents on each given node, a sink on the node named SINK_NODE (node affinity and node resource
 ``actor_options`` from the harness); one round in which every pooled agent reads the task and
 replies to the sink; writes where each actor ran (node and PID) and what the sink got to OUT.json.
@@ -45,7 +45,10 @@ def main() -> None:
     assert "RAY_AUTH_TOKEN" not in os.environ and ray.__version__
     join(address, token)
     prefix = f"h{uuid.uuid4().hex[:6]}"
-    tc = PoolTaskCenter(remote=True, prefix_name=prefix, actor_options=on_node(node_ids[0]))
+    tc = PoolTaskCenter(
+        remote=True, prefix_name=prefix, actor_options=on_node(node_ids[0]),
+        env_shards=len(node_ids), shard_actor_options=[on_node(n) for n in node_ids],
+    )  # fmt: skip
     agents: list[Any] = []
     pools = []
     t0 = time.perf_counter()
@@ -67,7 +70,7 @@ def main() -> None:
     round_s = time.perf_counter() - t0
     replies = Counter(d.message.sent_from for d in call(tc.env, "read_mail", "sink"))
     result = {
-        "env": where(tc.env), "registry": where(tc.registry), "sink": where(sink),
+        "shards": [where(h) for h in tc.env.shard_handles()], "registry": where(tc.registry), "sink": where(sink),
         "pools": [where(p) for p in pools], "frames": frames, "roles": roles,
         "replies": dict(replies), "setup_s": setup_s, "round_s": round_s,
     }  # fmt: skip

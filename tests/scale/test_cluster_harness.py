@@ -1,7 +1,8 @@
 """The scale benchmark's local multi-node cluster (benchmarks/scale_cluster.py): two ``ray start``
-nodes with their own resources and folders, pools pinned to each by ``actor_options``, a round of
-3,000 pooled agents with nothing lost or doubled, memory and CPU sampled per node (each actor's
-process counted on the node it runs on), and every process of the cluster gone afterwards (by PID)."""
+nodes with their own resources and folders, an Environment shard and a pool pinned to each by
+``shard_actor_options`` / ``actor_options``, a round of 3,000 pooled agents with nothing lost or
+doubled, memory and CPU sampled per node (each actor's process counted on the node it runs on),
+and every process of the cluster gone afterwards (by PID)."""
 
 from __future__ import annotations
 
@@ -67,14 +68,16 @@ def test_two_nodes_pools_placed_memory_per_node_nothing_left(tmp_path: Path) -> 
         ours = started_at(seen | set().union(*cluster.pids_by_node().values()))
         assert len(ours) > 10, ours  # raylets, GCS, agents, workers of both nodes
 
-    # placement: the center's actors on the head, one pool on each node, the sink on node1's resource
-    assert {result[k]["node"] for k in ("env", "registry")} == {head}
-    assert result["sink"]["node"] == node1
+    # placement: the registry on the head, one Environment shard and one pool on each node (node
+    # affinity), the sink on node1's own resource
+    assert result["registry"]["node"] == head and result["sink"]["node"] == node1
+    assert [s["node"] for s in result["shards"]] == [head, node1]
     assert [p["node"] for p in result["pools"]] == [head, node1]
     # memory: each actor's process was counted on its own node, the driver on its own
     for pool in result["pools"]:
         assert pool["pid"] in memory.pids_seen[pool["node"]]
-    assert result["env"]["pid"] in memory.pids_seen[head]
+    for shard in result["shards"]:
+        assert shard["pid"] in memory.pids_seen[shard["node"]]
     assert driver.pid in memory.pids_seen["driver"] and not memory.pids_seen["driver"] & (
         seen - memory.pids_seen["driver"]
     )
