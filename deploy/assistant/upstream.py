@@ -68,6 +68,9 @@ class Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if self.pooled:  # bytes on an idle connection answer nothing we asked: it is not reused
+            self._close()
+            return
         self.seen = True
         try:
             self.parser.feed_data(data)

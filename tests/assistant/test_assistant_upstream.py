@@ -265,3 +265,16 @@ async def _headers_of(client: Upstream, url: str) -> tuple[int, str, bytes]:
 def test_a_key_with_a_line_break_is_refused() -> None:
     with pytest.raises(ValueError, match="line break"):
         run(lambda c: c.post("http://127.0.0.1:9/v1/chat/completions", "Bearer a\r\nX-Evil: 1", b"{}", 1.0))
+
+
+def test_bytes_on_an_idle_connection_retire_it(serve: Any) -> None:
+    stale = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"
+    server = serve(lambda n, _: ([ok(b'{"n":%d}' % n), stale] if n == 1 else ok(b'{"n":%d}' % n), False))
+
+    async def calls(client: Upstream) -> list[Any]:
+        first = await _call(client, server.url)
+        await asyncio.sleep(0.2)  # the stray answer arrives while the connection waits in the pool
+        return [first, await _call(client, server.url)]
+
+    assert run(calls) == [(200, b'{"n":1}'), (200, b'{"n":2}')]
+    assert server.connections == 2
