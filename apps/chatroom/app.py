@@ -36,7 +36,7 @@ Room = ChatRoom | RemoteRoom
 MAX_TRANSCRIPT_BYTES = 2 * 1024 * 1024
 # Ray starts after the first room's first words, or this long after the page answers: on two cores
 # Ray's start (a dozen processes) beside the first room's first words slowed those by seconds
-RAY_START_DELAY_S = 15.0
+RAY_START_DELAY_S = 60.0
 
 
 class ChatRoomApp:
