@@ -10,10 +10,12 @@
 Each node is its own ``ray start`` (the first is the head) with its own ``--num-cpus``, ``--memory``,
 ``--object-store-memory``, custom resource ``{<node name>: 1000}`` and its own ``--temp-dir``
 (``<root>/n00``, ``<root>/n01``, ...), so the processes of a node are the ones naming its folder and
-their descendants (the raylet's workers): ``scale_measure.py`` sums their memory and CPU. Ports are free ones (``msagent.ports.free_port``); Ray
-2.60's token auth is on (``RAY_AUTH_MODE=token`` and a fresh ``RAY_AUTH_TOKEN``, in ``cluster.env``
-for a driver started as a subprocess). Stopping stops every process naming ``<root>`` (SIGTERM, then
-SIGKILL) and raises if one survives: never a bare ``ray stop``, which would stop every Ray here.
+their descendants (the raylet's workers): ``scale_measure.py`` sums their memory and CPU. Ports are
+free ones (``msagent.ports.free_port``); Ray 2.60's token auth is on (``RAY_AUTH_MODE=token`` and a
+fresh ``RAY_AUTH_TOKEN``, in ``cluster.env``); a driver in another process joins with
+``join(address, token)``. Stopping stops every process naming ``<root>`` (SIGTERM, then SIGKILL) and
+raises if one survives: never a bare ``ray stop``, which would stop every Ray here. Ray's GCS and
+raylets listen on every interface whatever ``--node-ip-address`` says; the token guards them.
 
 Placement is plain ``actor_options`` (``msagent/runtime/placement.py``): ``on_node(node_id)`` is a
 node affinity written as data, ``with_resource(name)`` asks for a sliver of a node's own resource
