@@ -3,7 +3,7 @@
     python benchmarks/bench_scale.py             # one node: 1k..100k, 2 shards, traffic, a 50 ms model
     python benchmarks/bench_scale.py --quick     # 1k and 10k, small variants (a few minutes)
     python benchmarks/bench_scale.py --cluster   # also 100k / 300k / 1M on a local multi-node Ray cluster
-    python benchmarks/bench_scale.py --plot benchmarks/scale.png
+    python benchmarks/bench_scale.py --plot my.png  # default: benchmarks/results/scale.png (not tracked)
 
 Every row: pooled ``PeerAgent``s (an instant scripted model unless said otherwise) in one Environment
 (``env_shards`` shards), a task broadcast to all, then ONE round in which every agent reads its mail
@@ -279,7 +279,7 @@ def main() -> int:
                         help="agents of the one-shard rows (comma-separated; default 1k,10k,30k,100k)")  # fmt: skip
     parser.add_argument("--only-sizes", action="store_true", help="run the one-shard rows alone (no variants)")
     parser.add_argument("--per-pool", type=int, default=50_000, help="agents per pool actor (one node)")
-    parser.add_argument("--plot", default=str(Path(__file__).with_name("scale.png")), help="the PNG to write")
+    parser.add_argument("--plot", default=str(Path(__file__).parent / "results" / "scale.png"), help="the PNG")
     args = parser.parse_args()
     own_dir = "MSAGENT_DATA_DIR" not in os.environ
     if own_dir:  # the logs of this run, removed at the end
@@ -304,6 +304,7 @@ def _run(args: argparse.Namespace) -> int:
             for r in rows
             if r["label"] == "1 shard, 1 recipient"
         ]
+        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
         print(f"plot: {plot_scaling(rows + cpu, args.plot)}")
     if args.cluster or args.cluster_only:
         cluster(args, rows)
