@@ -33,6 +33,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -112,6 +113,7 @@ class ScaleCluster:
         self.nodes: list[Node] = []
         self._connected = False
         self._saved_env: dict[str, str | None] = {}
+        self._sigterm: Any = None
 
     # --- lifecycle -------------------------------------------------------------------------------
     def start(self) -> ScaleCluster:
@@ -124,6 +126,7 @@ class ScaleCluster:
         self.nodes = [Node(spec, f"{self.root}/n{i:02d}") for i, spec in enumerate(self.specs)]
         port = free_port()
         self.address = f"127.0.0.1:{port}"
+        self._stop_on_sigterm()
         try:
             for node in self.nodes:  # one at a time: side by side they time out on a busy 2-core host
                 where = (
@@ -137,6 +140,20 @@ class ScaleCluster:
             self.stop()
             raise
         return self
+
+    def _stop_on_sigterm(self) -> None:
+        """The nodes outlive this process (``ray start`` detaches them): a SIGTERM (``timeout``, a
+        job runner) becomes ``SystemExit`` so that ``stop()`` runs on the way out. Only where nobody
+        else handles SIGTERM, and only in the main thread (where Python runs signal handlers)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            raise SystemExit(128 + signum)
+
+        self._sigterm = signal.signal(signal.SIGTERM, on_sigterm)
 
     def _start_cmd(self, node: Node, where: list[str]) -> list[str]:
         spec = node.spec
@@ -198,6 +215,9 @@ class ScaleCluster:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+        if self._sigterm is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._sigterm)
+            self._sigterm = None
         if not self.root:
             return
         stop_pids(tree_of(process_table(), self.root))

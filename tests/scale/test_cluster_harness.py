@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.scale_cluster import NodeSpec, ScaleCluster, process_table
+from benchmarks.scale_cluster import NodeSpec, ScaleCluster, process_table, stop_pids, tree_of
 
 HERE = Path(__file__).resolve().parent
 PER_POOL = 1500
@@ -100,3 +102,39 @@ def test_two_nodes_pools_placed_memory_per_node_nothing_left(tmp_path: Path) -> 
     assert not still, sorted(still)
     assert not [p for p, (_, cmd) in process_table().items() if root in cmd]
     assert not Path(root).exists()
+
+
+HOLD = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from benchmarks.scale_cluster import ScaleCluster
+with ScaleCluster(1, object_store_mb=80) as cluster:
+    print(cluster.root, flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_a_sigterm_to_the_process_that_started_the_cluster_stops_the_cluster() -> None:
+    # ray start detaches the nodes: without this, a `timeout` around a benchmark would leave them running
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(HERE.parents[1])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    root = ""
+    try:
+        assert proc.stdout is not None
+        root = proc.stdout.readline().strip()
+        assert root and tree_of(process_table(), root), proc.stderr.read() if proc.stderr else ""
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+        assert not tree_of(process_table(), root) and not Path(root).exists()
+    finally:
+        proc.kill()
+        proc.wait()
+        if root:  # whatever a failed run left
+            stop_pids(tree_of(process_table(), root))
+            shutil.rmtree(root, ignore_errors=True)
