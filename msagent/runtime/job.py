@@ -26,7 +26,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +156,7 @@ def _close_local(agents: list[Any]) -> None:
         if not hasattr(agent, "pool") and hasattr(agent, "close"):
             _quietly(agent.close)
     for pool in pools.values():
-        _quietly(partial(pool.call_all, "close"))
+        _quietly(pool.close_agents)
 
 
 def _quietly(fn: Callable[[], Any]) -> None:

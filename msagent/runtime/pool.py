@@ -205,6 +205,13 @@ class AgentPool:
     def call_agent(self, role: str, method: str, *args: Any, **kwargs: Any) -> Any:
         return getattr(self._agent(role), method)(*args, **kwargs)
 
+    def close_agents(self) -> None:
+        """Release what the hosted agents hold (their tools' processes and clients), where they can."""
+        for agent in self._agents.values():
+            close = getattr(agent, "close", None)
+            if callable(close):
+                close()
+
     def call_all(self, method: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The same call on every hosted agent: ``{role: result}``."""
         return {role: getattr(a, method)(*args, **kwargs) for role, a in self._agents.items()}
