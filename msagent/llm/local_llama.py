@@ -49,6 +49,10 @@ class EngineSpec(BaseModel):
 
     path: str
     n_threads: int = 1  # one thread: on small machines a second one fights the agents' own work
+    # threads for evaluating prompts (llama-cpp-python's default is every CPU): as many as n_threads.
+    # Measured on the shared 2-core machine (load 5-10), 221 prompt tokens: 1.9 s with one thread,
+    # 9.9 s with two (each waits for the other at every step when one is descheduled), 3x the CPU
+    n_threads_batch: int | None = None
     n_ctx: int = 2048
     # llama.cpp states kept by prompt prefix: callers that share a prompt's beginning (agents of
     # one scene, several rooms taking turns) skip evaluating it again; 0 turns the cache off
@@ -64,6 +68,7 @@ class EngineSpec(BaseModel):
         return cls(
             path=str(path),
             n_threads=int(extra.get("n_threads", 1)),
+            n_threads_batch=int(extra["n_threads_batch"]) if extra.get("n_threads_batch") else None,
             n_ctx=int(extra.get("n_ctx", 2048)),
             cache_mb=int(extra.get("cache_mb", 256)),
         )
@@ -125,7 +130,11 @@ class LlamaEngine:
                     raise ConfigError(f"the local model needs llama-cpp-python: {INSTALL_HINT}") from e
                 started = time.perf_counter()
                 self._llama = Llama(
-                    model_path=self.spec.path, n_threads=self.spec.n_threads, n_ctx=self.spec.n_ctx, verbose=False
+                    model_path=self.spec.path,
+                    n_threads=self.spec.n_threads,
+                    n_threads_batch=self.spec.n_threads_batch or self.spec.n_threads,
+                    n_ctx=self.spec.n_ctx,
+                    verbose=False,
                 )
                 if self.spec.cache_mb > 0:
                     self._llama.set_cache(state_cache(self.spec.cache_mb << 20))
@@ -224,7 +233,8 @@ def to_llama_messages(messages: list[Message]) -> list[dict[str, str]]:
 class LocalLlamaModel(ChatModel):
     """``ChatModel`` over the shared local engine (in-process) or the shared model actor (Ray).
 
-    Extra config keys: ``n_threads`` (1), ``n_ctx`` (2048), ``backend`` 'auto' | 'process' | 'actor'.
+    Extra config keys: ``n_threads`` (1), ``n_threads_batch`` (``n_threads``), ``n_ctx`` (2048),
+    ``backend`` 'auto' | 'process' | 'actor'.
     Sampling extras (in ``generate_cfg`` or the config): ``repeat_penalty`` (1.2), ``frequency_penalty``,
     ``presence_penalty``, ``top_k`` (40), and ``continue_text`` (the messages' text is continued as
     plain text, without the chat template).
