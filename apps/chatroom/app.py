@@ -8,6 +8,7 @@ when the tab goes away (``Blocks.unload``), on restart, and on "back to stories"
 # No `from __future__ import annotations` here: Gradio reads the `gr.Request` annotation at runtime.
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -35,8 +36,9 @@ log = logging.getLogger(__name__)
 Room = ChatRoom | RemoteRoom
 MAX_TRANSCRIPT_BYTES = 2 * 1024 * 1024
 # Ray starts after the first room's first words, or this long after the page answers: on two cores
-# Ray's start (a dozen processes) beside the first room's first words slowed those by seconds
-RAY_START_DELAY_S = 60.0
+# Ray's start (a dozen processes) beside the first room's first words slowed those by seconds.
+# MSAGENT_CHATROOM_RAY_DELAY_S sets it (a deployment that wants Ray at once, the tests).
+RAY_START_DELAY_S = float(os.environ.get("MSAGENT_CHATROOM_RAY_DELAY_S", "60"))
 
 
 class ChatRoomApp:

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.slow
 
 def test_sigterm_stops_the_chat_room_and_its_ray(tmp_path: Path) -> None:
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAY_")}, "MSAGENT_DATA_DIR": str(tmp_path)}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAY_")}, "MSAGENT_DATA_DIR": str(tmp_path),
+           "MSAGENT_CHATROOM_RAY_DELAY_S": "1"}  # Ray at once, not a minute after the page answers
     log = tmp_path / "chatroom.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "msagent", "chatroom", "--port", str(port),
