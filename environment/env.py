@@ -96,7 +96,32 @@ def log_path(name: str, instance_id: str) -> Path:
     return data_dir("environments") / f"{safe}.sqlite3"
 
 
-class Environment:
+class Publishing:
+    """The one-message ways to publish, for every Environment kind (one, or sharded): each is one
+    ``store_messages`` call."""
+
+    def store_messages(
+        self,
+        items: Sequence[tuple[str, Message | str]],
+        acks: Sequence[tuple[str, int]] = (),
+        request_id: str | None = None,
+    ) -> list[int]:
+        raise NotImplementedError
+
+    def store_message_from_role(self, role: str, message: Message | str, request_id: str | None = None) -> int:
+        return self.store_messages([(role, message)], request_id=request_id)[0]
+
+    def publish_and_ack(
+        self, role: str, message: Message | str, ack_seq: int | None, request_id: str | None = None
+    ) -> int:
+        """An agent's reply and the acknowledgement of the mail it answered, in one commit: a
+        crash leaves either both or neither, so the reply is neither lost nor sent twice."""
+        # an ack of 0 changes nothing but marks the message as a turn of this role (conversations)
+        acks = [(role, 0 if ack_seq is None else ack_seq)]
+        return self.store_messages([(role, message)], acks=acks, request_id=request_id)[0]
+
+
+class Environment(Publishing):
     # restarted without limit; calls in flight are retried on the restarted actor (idempotent)
     actor_defaults = MappingProxyType({"max_concurrency": 1, "max_restarts": -1})
     # a call without a request id gets the Ray task id (stable across retries) from the actor host
@@ -257,18 +282,6 @@ class Environment:
         return isinstance(self._subs[self._known(role)], WatchAll)
 
     # --- messages ---------------------------------------------------------------------------------
-    def store_message_from_role(self, role: str, message: Message | str, request_id: str | None = None) -> int:
-        return self.store_messages([(role, message)], request_id=request_id)[0]
-
-    def publish_and_ack(
-        self, role: str, message: Message | str, ack_seq: int | None, request_id: str | None = None
-    ) -> int:
-        """An agent's reply and the acknowledgement of the mail it answered, in one commit: a
-        crash leaves either both or neither, so the reply is neither lost nor sent twice."""
-        # an ack of 0 changes nothing but marks the message as a turn of this role (conversations)
-        acks = [(role, 0 if ack_seq is None else ack_seq)]
-        return self.store_messages([(role, message)], acks=acks, request_id=request_id)[0]
-
     def store_messages(
         self,
         items: Sequence[tuple[str, Message | str]],

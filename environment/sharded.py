@@ -27,7 +27,7 @@ import heapq
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from environment.env import Delivery, Environment, Turn, as_message
+from environment.env import Delivery, Environment, Publishing, Turn, as_message
 from environment.routing import normalize_send_to, shard_of
 from msagent.errors import ConfigError, MsagentError
 from msagent.runtime.calls import call, call_async, is_actor
@@ -37,7 +37,7 @@ Boundary = tuple[int, ...]
 LOG_BITS = 40  # bits of a shard's sequence number in a position over all shards (read_log)
 
 
-class ShardedEnvironment:
+class ShardedEnvironment(Publishing):
     """The Environment API over ``shards`` (index i holds the roles with ``shard_of(role, N) == i``)."""
 
     def __init__(self, shards: Sequence[Any], name: str = "env", component: str | None = None) -> None:
@@ -115,15 +115,6 @@ class ShardedEnvironment:
         return bool(call(self._shards[self.shard_of(role)], "is_watcher", role))
 
     # --- publishing -------------------------------------------------------------------------------
-    def store_message_from_role(self, role: str, message: Message | str, request_id: str | None = None) -> int:
-        return self.store_messages([(role, message)], request_id=request_id)[0]
-
-    def publish_and_ack(
-        self, role: str, message: Message | str, ack_seq: int | None, request_id: str | None = None
-    ) -> int:
-        acks = [(role, 0 if ack_seq is None else ack_seq)]
-        return self.store_messages([(role, message)], acks=acks, request_id=request_id)[0]
-
     def store_messages(
         self,
         items: Sequence[tuple[str, Message | str]],
