@@ -195,6 +195,7 @@ class FakeDashScopeServer(BackgroundServer):
     ``base_address=`` to ``dashscope.Generation.call`` or as ``api_base`` in an llm config.
     """
 
+    base_path = "/api/v1"
     handler_class = _DashScopeHandler
 
     def __init__(
@@ -207,11 +208,3 @@ class FakeDashScopeServer(BackgroundServer):
     ) -> None:
         super().__init__(port=port)
         self.source = ReplySource(replies, handler, cycle)
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.address}/api/v1"
-
-    def __enter__(self) -> FakeDashScopeServer:
-        self.start()
-        return self

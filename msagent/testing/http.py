@@ -8,7 +8,7 @@ import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +72,14 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+_Server_T = TypeVar("_Server_T", bound="BackgroundServer")
+
+
 class BackgroundServer:
     """Binds 127.0.0.1 on a free port and serves in a daemon thread; a context manager."""
 
     handler_class: type[JsonHandler] = JsonHandler
+    base_path: ClassVar[str] = ""  # the API's root under the address ("/v1"): ``base_url``
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
@@ -91,7 +95,7 @@ class BackgroundServer:
             self.requests.append(body)
             self.headers.append({k.lower(): v for k, v in headers.items()})
 
-    def start(self) -> BackgroundServer:
+    def start(self: _Server_T) -> _Server_T:
         if self._server is not None:
             return self
         owner = self
@@ -122,7 +126,11 @@ class BackgroundServer:
             raise RuntimeError("the fake server is not running; call start() or use it as a context manager")
         return f"http://{self.host}:{self.port}"
 
-    def __enter__(self) -> Any:
+    @property
+    def base_url(self) -> str:
+        return f"{self.address}{self.base_path}"
+
+    def __enter__(self: _Server_T) -> _Server_T:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -222,6 +222,7 @@ class FakeOpenAIServer(BackgroundServer):
     Replies run out → HTTP 500 unless ``cycle=True``.
     """
 
+    base_path = "/v1"
     handler_class = _OpenAIHandler
 
     def __init__(
@@ -236,11 +237,3 @@ class FakeOpenAIServer(BackgroundServer):
         super().__init__(port=port)
         self.source = ReplySource(replies, handler, cycle)
         self.model = model
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.address}/v1"
-
-    def __enter__(self) -> FakeOpenAIServer:
-        self.start()
-        return self

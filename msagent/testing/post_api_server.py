@@ -57,7 +57,3 @@ class FakePostAPIServer(BackgroundServer):
     @property
     def url(self) -> str:
         return f"{self.address}/models/fake"
-
-    def __enter__(self) -> FakePostAPIServer:
-        self.start()
-        return self

@@ -70,20 +70,17 @@ class _Handler(JsonHandler):
         self.end_stream()
 
 
-class MisbehavingServer(BackgroundServer):
-    handler_class = _Handler
+class _Misbehaving(BackgroundServer):
+    """A fake back end broken in one way, ``mode``."""
 
     def __init__(self, mode: str = "ok") -> None:
         super().__init__()
         self.mode = mode
 
-    @property
-    def base_url(self) -> str:
-        return f"{self.address}/v1"
 
-    def __enter__(self) -> MisbehavingServer:
-        self.start()
-        return self
+class MisbehavingServer(_Misbehaving):
+    base_path = "/v1"
+    handler_class = _Handler
 
 
 def ds_event(n: int, content: str, finish: str = "null") -> str:
@@ -137,17 +134,6 @@ class _DashScopeHandler(JsonHandler):
         self.wfile.write(data)
 
 
-class MisbehavingDashScope(BackgroundServer):
+class MisbehavingDashScope(_Misbehaving):
+    base_path = "/api/v1"
     handler_class = _DashScopeHandler
-
-    def __init__(self, mode: str = "ok") -> None:
-        super().__init__()
-        self.mode = mode
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.address}/api/v1"
-
-    def __enter__(self) -> MisbehavingDashScope:
-        self.start()
-        return self
