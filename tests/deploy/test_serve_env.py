@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,10 @@ def test_stale_haproxy_of_a_dead_service_is_stopped(tmp_path: Path) -> None:
     live.mkdir(mode=0o700)
     (live / OWNER_FILE).write_text(str(os.getpid()))
     try:
+        # exec closes Popen's error pipe before the kernel has set the new command line: wait for it
+        deadline = time.monotonic() + 10
+        while haproxy_pids(root) != [fake.pid] and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert haproxy_pids(root) == [fake.pid]
         sweep_stale(tmp_path)
         assert fake.wait(10) is not None and not root.exists()
