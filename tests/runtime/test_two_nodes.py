@@ -1,6 +1,6 @@
 """A two-node Ray cluster on one host (``ray start --head`` plus a second ``ray start`` with a
 custom resource, both stopped by PID): the Environment, the Registry and the agents are pinned to
-the second node by ``actor_options``; its raylet is SIGKILLed mid-round; the run finishes on the
+the second node by ``actor_options``; its raylet and the workers it started are SIGKILLed mid-round; the run finishes on the
 head node with nothing lost or duplicated, the stateful actors restored from disk."""
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def test_second_node_dies_mid_round_and_the_run_finishes_on_the_head(tmp_path: P
     node2, head = result["node2"], result["head"]
     assert set(result["before"].values()) == {node2}, result["before"]  # pinned by actor_options
     assert set(result["after"].values()) == {head}, result["after"]  # all restarted on the head
+    assert len(result["killed"]) > 1 and result["node2_dead"], result["killed"]  # the raylet and its workers
     assert result["killed_at"] and result["stop_reason"] == "max_rounds" and result["lost"] == {}
     assert result["rounds_done"] == 5
     speakers = [who for who, _ in result["messages"]]

@@ -2,8 +2,10 @@
 
 ``python two_node_driver.py ADDRESS RAYLET_PID OUT.json``: puts the Environment, the Agent
 Registry and three agents on the node with the ``node2`` resource (soft node affinity, through
-``actor_options``), runs rounds, SIGKILLs that node's raylet mid-round, lets the run finish on the
-head node, and writes what happened (where everything ran, the log, per-role checks) to OUT.json.
+``actor_options``), runs rounds, SIGKILLs that node mid-round (its raylet and every process the raylet
+started: a machine that goes away takes its workers along, while workers left without their raylet
+can serve actor calls for seconds), lets the run finish on the head node, and writes what happened
+(where everything ran, the log, per-role checks) to OUT.json.
 """
 
 from __future__ import annotations
@@ -30,6 +32,42 @@ def node_of(actor: object) -> str:
     return str(ray.get(actor.__ray_call__.remote(lambda self: ray.get_runtime_context().get_node_id())))  # type: ignore[attr-defined]
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process under it (from /proc's parent links)."""
+    children: dict[int, list[int]] = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo += children.get(tree[-1], [])
+    return tree
+
+
+def kill_node(raylet_pid: int) -> list[int]:
+    tree = process_tree(raylet_pid)
+    for pid in tree:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return tree
+
+
+def wait_dead(node_id: str, timeout_s: float = 60) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not any(n["NodeID"] == node_id and n["Alive"] for n in ray.nodes()):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def expected_digest(history: list[str], prompt: str) -> str:
     return hashlib.sha1("\x1e".join([*history, prompt]).encode()).hexdigest()[:10]
 
@@ -54,12 +92,14 @@ def main() -> None:
               **{r: node_of(a) for r, a in zip(ROLES, agents, strict=True)}}  # fmt: skip
     frames: list[str] = []
     killed_at = None
+    killed: list[int] = []
     started = time.monotonic()
     for frame in tc.run(task="Take turns; nobody may repeat.", max_rounds=ROUNDS):
         frames.append(frame)
         if killed_at is None and len(frames) == 40:  # the third round, agents mid-stream
-            os.kill(raylet_pid, signal.SIGKILL)
+            killed = kill_node(raylet_pid)
             killed_at = len(frames)
+    node2_dead = wait_dead(node2)
     after = {"env": node_of(tc.env), "registry": node_of(tc.registry),
              **{r: node_of(a) for r, a in zip(ROLES, agents, strict=True)}}  # fmt: skip
 
@@ -86,7 +126,7 @@ def main() -> None:
             "retry_notice_seen": any(f.startswith(f"{role}: ") and RETRY_NOTICE in f for f in frames),
         }
     result = {
-        "node2": node2, "head": head, "before": before, "after": after, "killed_at": killed_at,
+        "node2": node2, "head": head, "before": before, "after": after, "killed_at": killed_at, "killed": killed, "node2_dead": node2_dead,
         "frames": len(frames), "stop_reason": tc.get_last_stop_reason(), "lost": tc.get_lost_agents(),
         "messages": [(m.sent_from, m.content) for m in history], "checks": checks,
         "seconds": time.monotonic() - started, "rounds_done": tc.get_rounds_done(),
