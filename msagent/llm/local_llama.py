@@ -8,10 +8,12 @@ On Ray, where every agent is its own process, agents share one model actor inste
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -112,6 +114,17 @@ def state_cache(capacity_bytes: int) -> Any:
     return StateCache(capacity_bytes=capacity_bytes)
 
 
+_LOADED: weakref.WeakSet[LlamaEngine] = weakref.WeakSet()  # closed at exit, see _close_loaded
+
+
+@atexit.register
+def _close_loaded() -> None:
+    """Free loaded models while the interpreter still works: left to ``Llama.__del__`` at shutdown,
+    llama-cpp-python's cleanup finds its globals gone and prints a TypeError traceback."""
+    for engine in list(_LOADED):
+        engine.close(wait=False)
+
+
 class LlamaEngine:
     """One loaded llama.cpp model; ``stream`` yields text pieces, one caller at a time."""
 
@@ -139,8 +152,21 @@ class LlamaEngine:
                 if self.spec.cache_mb > 0:
                     self._llama.set_cache(state_cache(self.spec.cache_mb << 20))
                 self.load_seconds = time.perf_counter() - started
+                _LOADED.add(self)
                 log.info("loaded %s in %.2f s", self.spec.path, self.load_seconds)
         return self
+
+    def close(self, wait: bool = True) -> None:
+        """Free the model (``load`` loads it again). ``wait=False``: only if no call is using it."""
+        if not self._lock.acquire(blocking=wait):
+            return
+        try:
+            llama, self._llama = self._llama, None
+            if llama is not None:
+                llama.close()
+            _LOADED.discard(self)
+        finally:
+            self._lock.release()
 
     def info(self) -> dict[str, Any]:
         cache = getattr(self._llama, "cache", None)
