@@ -58,24 +58,29 @@ class Assistant(AgentBase):
         self.last_run = RunRecord()
 
     def run(self, messages: Sequence[Message | dict[str, Any]], **kwargs: Any) -> Iterator[Responses]:
-        """Yield the response so far (a new list each time). Keywords go to the tools' ``call``;
-        ``lang`` ('zh' or 'en') picks the knowledge heading."""
+        """Yield the response so far (a new list each time). Keywords go to the tools' ``call``,
+        with ``messages=`` (the conversation so far as message dicts, the calls being made last) as
+        Qwen-Agent gives it; ``lang`` ('zh' or 'en') picks the knowledge heading."""
         llm = self.require_llm()
         lang = kwargs.pop("lang", None)
         parallel = default_parallel(llm, kwargs.pop("parallel_function_calls", None))
         choice = kwargs.pop("function_choice", None)
         record = RunRecord(messages=self._prompt(to_messages(messages), lang))
+        given = [m.model_dump(mode="json", exclude_none=True) if isinstance(m, Message) else m for m in messages]
         self.last_run = record
         response: Responses = []
         turn = TurnRenderer()
+        tool_kwargs = dict(kwargs)  # its "messages" is set at each turn's end, before that turn's calls run
         loop = run_tool_loop(
             llm, record, self.function_map, max_turns=self.max_turns, partial_calls=True,
-            call_opts={"tool_choice": choice, "parallel_tool_calls": parallel}, tool_kwargs=kwargs,
+            call_opts={"tool_choice": choice, "parallel_tool_calls": parallel}, tool_kwargs=tool_kwargs,
         )  # fmt: skip
         for event in loop:
             if isinstance(event, TurnEnd):
                 response += turn.messages
                 turn = TurnRenderer()
+                if "messages" not in kwargs:
+                    tool_kwargs["messages"] = [*given, *snapshot(response)]
             elif isinstance(event, ToolResult):
                 response.append(function_message(event.call.function.name, event.content))
                 yield snapshot(response)

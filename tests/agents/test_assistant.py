@@ -81,8 +81,38 @@ class Boom(BaseTool):
 def test_a_raising_tool_is_a_function_result_and_run_keywords_reach_it() -> None:
     model = ScriptedModel([ScriptedTurn(tool_calls=[{"name": "boom", "arguments": {"x": "1"}}]), "It failed."])
     final = Assistant(llm=model, function_list=[Boom()]).run_nonstream([{"role": "user", "content": "go"}], api_key="k")
-    assert final[1] == {"role": "function", "content": "Error: RuntimeError: boom with 1 and ['api_key']", "name": "boom"}
+    expected = "Error: RuntimeError: boom with 1 and ['api_key', 'messages']"
+    assert final[1] == {"role": "function", "content": expected, "name": "boom"}
     assert final[-1] == {"role": "assistant", "content": "It failed."}
+
+
+class Recorder(BaseTool):
+    """A Qwen-Agent style tool that reads the conversation it is called in (``kwargs['messages']``)."""
+
+    name = "recorder"
+    parameters = [{"name": "x", "type": "string", "required": True}]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.got: list[list[dict[str, Any]]] = []
+
+    def call(self, params: str, **kwargs: Any) -> str:
+        self.got.append(kwargs["messages"])
+        return f"{json.loads(params)['x']} after {len(kwargs['messages'])} messages"
+
+
+def test_tools_get_the_conversation_so_far_as_messages_like_qwen_agent() -> None:
+    first = ScriptedTurn(tool_calls=[{"name": "recorder", "arguments": {"x": "a"}}])
+    second = ScriptedTurn(tool_calls=[{"name": "recorder", "arguments": {"x": "b"}}])
+    tool = Recorder()
+    question = {"role": "user", "content": "go"}
+    final = Assistant(llm=ScriptedModel([first, second, "done"]), function_list=[tool]).run_nonstream([question])
+    call_a = {"role": "assistant", "content": "", "function_call": {"name": "recorder", "arguments": '{"x": "a"}'}}
+    call_b = {"role": "assistant", "content": "", "function_call": {"name": "recorder", "arguments": '{"x": "b"}'}}
+    result_a = {"role": "function", "content": "a after 2 messages", "name": "recorder"}
+    assert tool.got == [[question, call_a], [question, call_a, result_a, call_b]]
+    assert final[-2:] == [{"role": "function", "content": "b after 4 messages", "name": "recorder"},
+                          {"role": "assistant", "content": "done"}]  # fmt: skip
 
 
 def test_files_feed_knowledge_retrieval(msagent_data_dir: Path, tmp_path: Path) -> None:
