@@ -87,6 +87,10 @@ class ServeEnv:
             "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": str(root),
             "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": str(root / "server-state"),
             "RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH": str(root / "metrics.sock"),
+            # HAProxy's access log goes to a socket in the private folder, not as UDP datagrams to
+            # 127.0.0.1:514 (where any syslog on the host would get every request line); nothing reads
+            # it unless an operator points RAY_SERVE_HAPROXY_LOG_TARGET at their syslog
+            "RAY_SERVE_HAPROXY_LOG_TARGET": str(root / "access-log.sock"),
             "RAY_SERVE_HAPROXY_BINARY_PATH": str(shim),
         }
         if real:
