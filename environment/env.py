@@ -17,6 +17,8 @@ Public API (same locally and on a Ray actor, where each call is ``ray.get(env.<m
   ``get_conversations(roles)`` (what a role received and replied, turn by turn, from the log),
   ``get_message_list(role)``, ``extract_all_history_message(limit=20)``, ``get_notified_roles()``
 - ``reset(request_id=None)`` / ``reset_env_queues()``, ``info() -> dict``, ``close()``
+- ``get_watchers()``; as one shard of a ``ShardedEnvironment`` (``shard``, ``shards``): watchers
+  get only the messages of this shard's senders, ``watch_positions(roles)`` (environment/sharded.py)
 
 Delivery guarantee: every call is idempotent under Ray's retries. A message keeps its id: storing
 an id already logged returns its sequence number (the log is the judge, also after a restart); a
@@ -171,6 +173,7 @@ class Environment(Publishing):
         """Rebuild from the log: roles, acks, the open (not fully acknowledged) messages and the
         newest history; closed messages are not read."""
         self._subs: dict[str, Subscription] = {}
+        self._watching: set[str] = set()  # the watchers among the roles
         self._enabled: dict[str, bool] = {}
         self._since: dict[str, int] = {}
         self._removed: set[str] = set()
@@ -185,6 +188,8 @@ class Environment(Publishing):
             else:
                 self._add_role(r.role, r.watcher, r.enabled, r.since_seq)
         acks = self._log.acks()
+        # a watcher's positions on the other shards of a sharded environment ('<role>:<shard>')
+        self._positions = {k: v for k, v in acks.items() if ":" in k}
         parsed: dict[int, Message] = {}
         healed: list[int] = []
         for row in self._log.open_messages():
@@ -210,6 +215,8 @@ class Environment(Publishing):
 
     def _add_role(self, role: str, watcher: bool, enabled: bool, since: int) -> None:
         self._subs[role] = subscription_for(role, watcher)
+        if watcher:
+            self._watching.add(role)
         self._enabled[role] = enabled
         self._since[role] = since
         self._mail[role] = deque()
@@ -262,6 +269,7 @@ class Environment(Publishing):
             self._log.remove_role(role, closed)
             for table in (self._subs, self._enabled, self._since, self._mail):
                 table.pop(role, None)
+            self._watching.discard(role)
             self._removed.add(role)
 
     def set_role_enabled(self, role: str, enabled: bool) -> None:
@@ -281,6 +289,17 @@ class Environment(Publishing):
     def is_watcher(self, role: str) -> bool:
         return isinstance(self._subs[self._known(role)], WatchAll)
 
+    def get_watchers(self) -> list[str]:
+        """The registered watchers (on a shard: every watcher of the environment)."""
+        with self._lock:
+            return [r for r in self._subs if r in self._watching]
+
+    def watch_positions(self, roles: Sequence[str]) -> dict[str, list[int]]:
+        """On a watcher's own shard: what it acknowledged on each shard, committed with its replies
+        here (the other shards are acknowledged after that; see environment/sharded.py)."""
+        with self._lock:
+            return {str(r): [self._positions.get(f"{r}:{i}", 0) for i in range(self.shards)] for r in roles}
+
     # --- messages ---------------------------------------------------------------------------------
     def store_messages(
         self,
@@ -290,20 +309,31 @@ class Environment(Publishing):
     ) -> list[int]:
         """Route and persist messages (and acks) in one commit; returns their sequence numbers."""
         with self._lock:
-            acks = [(self._known(r), int(seq)) for r, seq in acks]
+            # on a shard, '<watcher>:<shard>' notes where a watcher of this shard stands on another
+            # one (environment/sharded.py); a role name has no ':'
+            noted = self.shards > 1
+            marks = [(str(r), int(seq)) for r, seq in acks if noted and ":" in str(r)]
+            for r, _ in marks:
+                self._known(r.split(":", 1)[0])
+            acks = [(self._known(r), int(seq)) for r, seq in acks if not (noted and ":" in str(r))]
             msgs = [
                 (str(sender), self._as_message(str(sender), raw, request_id, i))
                 for i, (sender, raw) in enumerate(items)
             ]
             try:
-                return self._store(msgs, acks, {})
+                return self._store(msgs, acks, {}, marks)
             except DuplicateIdError:  # an id the log has but memory forgot: a retry after a restart
-                return self._store(msgs, acks, self._log.seqs_of_ids([m.id for _, m in msgs]))
+                return self._store(msgs, acks, self._log.seqs_of_ids([m.id for _, m in msgs]), marks)
 
     def _store(
-        self, msgs: list[tuple[str, Message]], acks: list[tuple[str, int]], logged: dict[str, int]
+        self,
+        msgs: list[tuple[str, Message]],
+        acks: list[tuple[str, int]],
+        logged: dict[str, int],
+        marks: Sequence[tuple[str, int]] = (),
     ) -> list[int]:
-        """One commit of messages and acks; ``logged`` holds ids found in the log (a retry)."""
+        """One commit of messages, acks and a watcher's positions on other shards (``marks``);
+        ``logged`` holds ids found in the log (a retry)."""
         acked = dict(acks)
         seqs: list[int] = []
         rows: list[tuple[LoggedMessage, Delivery, list[str]]] = []
@@ -314,7 +344,7 @@ class Environment(Publishing):
                 seqs.append(known)
                 continue
             try:
-                targets, listed, excluded = self._route(sender, msg)
+                targets, listed, excluded = self._shard_rule(sender, *self._route(sender, msg))
             except (UnknownRoleError, AgentDisabledError):
                 # a retry of a message accepted before a restart (and before its recipient
                 # went away) is answered with its number, not with today's routing error
@@ -331,7 +361,10 @@ class Environment(Publishing):
             seqs.append(seq)
         closed = [s for role, seq in acks for s in self._acked_seqs(role, seq) if self._pending.get(s, 0) <= 1]
         flags = [bool(targets) for _, _, targets in rows]
-        self._log.append([row for row, _, _ in rows], acks, closed, flags)  # committed before anyone is told
+        # committed before anyone is told
+        self._log.append([row for row, _, _ in rows], [*acks, *marks], closed, flags)
+        for key, seq in marks:
+            self._positions[key] = max(seq, self._positions.get(key, 0))
         for ack_role, ack_seq in acks:
             self._drop_acked(ack_role, ack_seq)
         for row, delivery, targets in rows:
@@ -367,6 +400,18 @@ class Environment(Publishing):
             return targets, tuple(targets), ()
         excluded = tuple(r for r in self._subs if r == sender or not self._enabled[r])
         return targets, None, excluded
+
+    def _shard_rule(
+        self, sender: str, targets: list[str], listed: tuple[str, ...] | None, excluded: tuple[str, ...]
+    ) -> tuple[list[str], tuple[str, ...] | None, tuple[str, ...]]:
+        """On a shard, watchers (registered on every shard) get a message only from the shard of
+        its sender, which always stores it: each message reaches a watcher once overall."""
+        if self.shards == 1 or not self._watching or shard_of(sender, self.shards) == self.shard:
+            return targets, listed, excluded
+        kept = [r for r in targets if r not in self._watching]
+        if listed is not None:
+            return kept, tuple(kept), excluded
+        return kept, None, (*excluded, *(r for r in self._watching if r not in excluded))
 
     def check_recipients(self, send_to: SendTo) -> None:
         """Raise the error a message addressed by ``send_to`` would get (unknown or disabled role),

@@ -17,14 +17,36 @@ each pool, each agent) talks to the shards directly, so no single process carrie
 
 Durability and the delivery guarantee hold per shard: each shard is an Environment with its own log
 (``<data dir>/environments/<name>-<instance>.s<i>.sqlite3``), restarted and rebuilt by itself.
-Watchers (roles that see every message) are not supported with more than one shard yet: a watcher
-would need every shard's traffic, which is what sharding avoids; registering one is a ``ConfigError``.
+
+Watchers (roles that see every message but their own) are registered on every shard, and on shard
+j a watcher gets only the messages whose sender lives on shard j: the originals, which that shard
+always stores (first, in the publish's commit), never the copies stored for recipients elsewhere; a
+broadcast is on every shard but reaches watchers from its sender's shard only. So each message
+reaches a watcher once, and publishing needs no knowledge of watchers (each shard applies the rule
+itself). Reading a watcher's mail merges its deliveries from all shards by timestamp (as
+``read_log`` does); each Delivery's ``seq`` is a position over all shards: ``watch_mark`` (bit
+``LOG_BITS * N``, above every shard's field, so never a plain sequence number) plus, in ``LOG_BITS``
+bits per shard, the last delivery taken from each shard up to this one. ``ack``, the acks of
+``store_messages``/``publish_and_ack`` and ``ack_many`` split such a position into one ack per shard.
+The router learns which of the roles it reads are watchers from a shard (``get_watchers``, sent with
+the first reads) and reads the watchers' mail on the other shards after that.
+
+A watcher's own shard is the judge of what it acknowledged, as for every role: its replies, its
+ack there and a note of its position on each other shard (``'<role>:<shard>'`` in that shard's
+acks: a role name has no ':') are one commit. The acks on the other shards go after it, with the
+copies. A crash in between loses nothing and repeats nothing: reading (or pulling) the watcher's
+mail leaves out what its own shard noted as acknowledged and finishes those acks; so a retried
+step sees what it would see on one Environment, and a retried publish (same message id) is found
+by ``find_messages`` and stores nothing twice. The other shards keep no turns of a watcher: in
+``get_conversation`` of a watcher that replies, its mail from them (acknowledged) joins the first
+turn whose reply came after it in time.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, cast
 
 from environment.env import Delivery, Environment, Publishing, Turn, as_message
@@ -35,6 +57,7 @@ from msagent.schemas import Message, SendTo
 
 Boundary = tuple[int, ...]
 LOG_BITS = 40  # bits of a shard's sequence number in a position over all shards (read_log)
+_MASK = (1 << LOG_BITS) - 1
 
 
 class ShardedEnvironment(Publishing):
@@ -49,6 +72,8 @@ class ShardedEnvironment(Publishing):
         self.component = component or name
         # an environment whose shards are actors is used from other processes like an actor
         self.over_actors = is_actor(self._shards[0])
+        # marks a watcher's position over all shards (see the module doc): above every shard's field
+        self.watch_mark = 1 << (LOG_BITS * self.n)
 
     # --- placement --------------------------------------------------------------------------------
     def shard_of(self, role: str) -> int:
@@ -90,23 +115,38 @@ class ShardedEnvironment(Publishing):
 
     # --- roles ------------------------------------------------------------------------------------
     def register_roles(self, roles: str | Sequence[str], watcher: bool = False) -> None:
+        """Roles on their shards; watchers on every shard (each takes its senders' messages there)."""
         names = [roles] if isinstance(roles, str) else [str(r) for r in roles]
-        if watcher and names:
-            raise ConfigError(
-                f"watchers ({names[0]!r}) are not supported in an environment with {self.n} shards: a watcher "
-                "sees every message; use env_shards: 1 for a run with watchers",
-                field="env_shards",
-            )
+        if not names:
+            return
+        if watcher:
+            self._all("register_roles", names, True)
+            return
         self._on({i: ("register_roles", group, False) for i, group in self._group(names).items()})
 
+    def _on_shards_of(self, role: str, method: str, *args: Any) -> None:
+        """``method`` on ``role``'s shard, and on every other shard when it is a watcher."""
+        home = self.shard_of(role)
+        if call(self._shards[home], "is_watcher", role):
+            self._on({i: (method, role, *args) for i in range(self.n)})
+        else:
+            call(self._shards[home], method, role, *args)
+
     def unregister_role(self, role: str) -> None:
-        call(self._shards[self.shard_of(role)], "unregister_role", role)
+        # a watcher leaves every shard that still has it (also when a cut call left some behind);
+        # its own shard answers as one Environment would (no-op when removed, else UnknownRoleError)
+        holding = [i for i, names in enumerate(self._all("get_watchers")) if role in names]
+        self._on({i: ("unregister_role", role) for i in {self.shard_of(role), *holding}})
 
     def set_role_enabled(self, role: str, enabled: bool) -> None:
-        call(self._shards[self.shard_of(role)], "set_role_enabled", role, enabled)
+        self._on_shards_of(role, "set_role_enabled", enabled)
 
     def get_roles(self, include_watchers: bool = True) -> list[str]:
-        return [r for roles in self._all("get_roles", include_watchers) for r in roles]
+        # a watcher is on every shard: named once
+        return list(dict.fromkeys(r for roles in self._all("get_roles", include_watchers) for r in roles))
+
+    def get_watchers(self) -> list[str]:
+        return list(call(self._shards[0], "get_watchers"))
 
     def get_all_roles(self) -> list[str]:
         return self.get_roles()
@@ -125,17 +165,39 @@ class ShardedEnvironment(Publishing):
         its copies on the other shards it reaches; returns the sender shards' sequence numbers."""
         msgs = [(str(s), as_message(str(s), raw, request_id, i)) for i, (s, raw) in enumerate(items)]
         self._check([m for _, m in msgs])
-        home: dict[int, tuple[list[tuple[str, Message]], list[tuple[str, int]]]] = {}
+        first, later = self._split_acks(acks)
+        home: dict[int, tuple[list[tuple[str, Message]], list[tuple[str, int]]]] = {
+            i: ([], acked) for i, acked in first.items()
+        }
         places: list[tuple[int, int]] = []  # (home shard, index in its batch) per message
         for sender, msg in msgs:
             batch = home.setdefault(self.shard_of(sender), ([], []))[0]
             places.append((self.shard_of(sender), len(batch)))
             batch.append((sender, msg))
-        for role, seq in acks:
-            home.setdefault(self.shard_of(role), ([], []))[1].append((str(role), int(seq)))
         seqs = self._on({i: ("store_messages", batch, acked) for i, (batch, acked) in home.items()})
-        self._copy(msgs)
+        self._copy(msgs, later)
         return [seqs[shard][index] for shard, index in places]
+
+    def _split_acks(
+        self, acks: Iterable[tuple[str, Any]]
+    ) -> tuple[dict[int, list[tuple[str, int]]], dict[int, list[tuple[str, int]]]]:
+        """``{shard: acks}`` committed first (each role's own shard), and after them (a watcher's
+        acks on the other shards, from a position over all shards: see the module doc)."""
+        first: dict[int, list[tuple[str, int]]] = {}
+        later: dict[int, list[tuple[str, int]]] = {}
+        for role, raw in acks:
+            role, seq, home = str(role), int(raw), self.shard_of(str(role))
+            if seq < self.watch_mark:
+                first.setdefault(home, []).append((role, seq))
+                continue
+            for i in range(self.n):
+                pos = (seq >> (LOG_BITS * i)) & _MASK
+                if i == home:  # always: an ack of 0 marks a reply as a turn of its sender
+                    first.setdefault(i, []).append((role, pos))
+                elif pos:  # noted on its own shard in the same commit, then acknowledged there
+                    first.setdefault(home, []).append((f"{role}:{i}", pos))
+                    later.setdefault(i, []).append((role, pos))
+        return first, later
 
     def _check(self, msgs: Sequence[Message]) -> None:
         """Refuse an unknown or disabled recipient before anything is stored on any shard."""
@@ -145,56 +207,130 @@ class ShardedEnvironment(Publishing):
                 wanted.setdefault(self.shard_of(role), set()).add(role)
         self._on({i: ("check_recipients", sorted(roles)) for i, roles in wanted.items()})
 
-    def _copy(self, msgs: Sequence[tuple[str, Message]]) -> None:
+    def _copy(self, msgs: Sequence[tuple[str, Message]], acks: Mapping[int, list[tuple[str, int]]] = MappingProxyType({})) -> None:
+        """The copies of ``msgs`` on the other shards they reach, with ``acks`` (after the commit
+        on the senders' shards), one call per shard."""
         copies: dict[int, list[tuple[str, Message]]] = {}
         for sender, msg in msgs:
             for shard in self._targets(sender, msg) - {self.shard_of(sender)}:
                 copies.setdefault(shard, []).append((sender, msg))
-        self._on({i: ("store_messages", batch) for i, batch in copies.items()})
+        shards = set(copies) | set(acks)
+        self._on({i: ("store_messages", copies.get(i, []), acks.get(i, [])) for i in shards})
 
     def check_recipients(self, send_to: SendTo) -> None:
         self._check([Message(role="check", content="", send_to=normalize_send_to(send_to))])
 
     # --- reading and acknowledging ----------------------------------------------------------------
+    def _read(
+        self, roles: Sequence[str], until_seq: Any, every_shard: bool
+    ) -> tuple[dict[int, int], dict[str, list[Delivery]]]:
+        """Each role's mail from its shard (``read_round``, which every Environment has, a pool's
+        BatchEnvironment too) and the shards' boundaries; a watcher's from every shard, merged."""
+        groups = self._group(roles)
+        shards = range(self.n) if every_shard else sorted(groups)
+        specs: dict[int, tuple] = {i: ("read_round", groups.get(i, []), self._until(until_seq, i)) for i in shards}
+        pending = {i: call_async(self._shards[i], *spec) for i, spec in specs.items()}
+        watchers = call_async(self._shards[0], "get_watchers") if roles else None
+        parts = {i: p.result() for i, p in pending.items()}
+        bounds = {i: int(part[0]) for i, part in parts.items()}
+        mail = {role: m for part in parts.values() for role, m in part[1].items()}
+        watching = [w for w in (watchers.result() if watchers else ()) if w in mail]
+        if watching:
+            until = {i: bounds.get(i, self._until(until_seq, i)) for i in range(self.n)}
+            mail.update(self._watchers_mail({w: mail[w] for w in watching}, until))
+        return bounds, mail
+
+    def _watchers_mail(
+        self, own: Mapping[str, list[Delivery]], until: Mapping[int, int | None]
+    ) -> dict[str, list[Delivery]]:
+        """Watchers' mail: ``own`` (from their own shards) merged with theirs on the other shards,
+        less what their own shards say they acknowledged there (an ack a crash cut short, which
+        is finished now)."""
+        reads: dict[int, Any] = {}
+        for i in range(self.n):
+            there = [w for w in own if self.shard_of(w) != i]
+            if there:
+                reads[i] = call_async(self._shards[i], "read_round", there, until.get(i))
+        noted = {i: call_async(self._shards[i], "watch_positions", g) for i, g in self._group(list(own)).items()}
+        parts = {i: p.result()[1] for i, p in reads.items()}
+        positions = {w: pos for p in noted.values() for w, pos in p.result().items()}
+        out: dict[str, list[Delivery]] = {}
+        stale: dict[int, list[tuple[str, int]]] = {}
+        for w, mine in own.items():
+            per: dict[int, Sequence[Delivery]] = {self.shard_of(w): mine}
+            for i, part in parts.items():
+                got, done = part.get(w, []), positions[w][i]
+                if got and got[0].seq <= done:
+                    stale.setdefault(i, []).append((w, done))
+                    got = [d for d in got if d.seq > done]
+                per[i] = got
+            out[w] = self._merged(per)
+        if stale:
+            self._on({i: ("store_messages", [], acks) for i, acks in stale.items()})
+        return out
+
+    def _merged(self, parts: Mapping[int, Sequence[Delivery]]) -> list[Delivery]:
+        """A watcher's deliveries from every shard by timestamp, each numbered by its position over
+        all shards (``watch_mark`` + the last sequence number taken from each shard)."""
+        tagged = [[(d.message.timestamp, i, d) for d in part] for i, part in sorted(parts.items())]
+        cursor = [0] * self.n
+        out: list[Delivery] = []
+        for _, shard, d in heapq.merge(*tagged, key=lambda t: (t[0], t[1])):
+            cursor[shard] = d.seq
+            out.append(Delivery(self.watch_mark | sum(p << (LOG_BITS * i) for i, p in enumerate(cursor)), d.message))
+        return out
+
     def read_mail(self, role: str, until_seq: Any = None) -> list[Delivery]:
-        shard = self.shard_of(role)
-        return list(call(self._shards[shard], "read_mail", role, self._until(until_seq, shard)))
+        home = self.shard_of(role)
+        mail = call_async(self._shards[home], "read_mail", role, self._until(until_seq, home))
+        watchers = call_async(self._shards[home], "get_watchers")
+        own = list(mail.result())
+        if role not in watchers.result():
+            return own
+        return self._watchers_mail({role: own}, {i: self._until(until_seq, i) for i in range(self.n)})[role]
 
     def read_mail_many(self, roles: Sequence[str], until_seq: Any = None) -> dict[str, list[Delivery]]:
-        # read_round: every Environment has it (a plain one as well as a pool's BatchEnvironment)
-        groups = self._group(roles)
-        parts = self._on({i: ("read_round", g, self._until(until_seq, i)) for i, g in groups.items()})
-        return {role: mail for _, part in parts.values() for role, mail in part.items()}
+        return self._read(roles, until_seq, every_shard=False)[1]
 
     def read_round(self, roles: Sequence[str], until_seq: Any = None) -> tuple[Boundary, dict[str, list[Delivery]]]:
-        groups = self._group(roles)
-        specs: dict[int, tuple] = {
-            i: ("read_round", groups.get(i, []), self._until(until_seq, i)) for i in range(self.n)
-        }
-        parts = self._on(specs)
-        until = tuple(int(parts[i][0]) for i in range(self.n))
-        return until, {role: mail for i in range(self.n) for role, mail in parts[i][1].items()}
+        bounds, mail = self._read(roles, until_seq, every_shard=True)
+        return tuple(bounds[i] for i in range(self.n)), mail
 
     def last_seq(self) -> Boundary:
         return tuple(int(s) for s in self._all("last_seq"))
 
     def ack(self, role: str, seq: int) -> None:
-        call(self._shards[self.shard_of(role)], "ack", role, seq)
+        self.ack_many({role: seq})
 
     def ack_many(self, acks: Mapping[str, int]) -> None:
-        groups: dict[int, list[tuple[str, int]]] = {}
-        for role, seq in acks.items():
-            groups.setdefault(self.shard_of(role), []).append((role, seq))
-        self._on({i: ("store_messages", [], g) for i, g in groups.items()})
+        """One commit per shard; a watcher's acks on other shards than its own after them."""
+        first, later = self._split_acks(acks.items())
+        self._on({i: ("store_messages", [], g) for i, g in first.items()})
+        if later:
+            self._on({i: ("store_messages", [], g) for i, g in later.items()})
 
     def extract_message_by_role(self, role: str, request_id: str | None = None) -> list[Message]:
-        return list(call(self._shards[self.shard_of(role)], "extract_message_by_role", role, request_id))
+        home = self.shard_of(role)
+        if not call(self._shards[home], "is_watcher", role):
+            return list(call(self._shards[home], "extract_message_by_role", role, request_id))
+        # what its own shard noted as acknowledged elsewhere is acknowledged there first (a cut
+        # ack); then a pull on every shard (each logged with its answer there: a retry gets it again)
+        noted = call(self._shards[home], "watch_positions", [role])[role]
+        self._on({i: ("store_messages", [], [(role, pos)]) for i, pos in enumerate(noted) if pos and i != home})
+        parts = self._all("extract_message_by_role", role, request_id)
+        tagged = [[(m.timestamp, i, m) for m in part] for i, part in enumerate(parts)]
+        return [m for _, _, m in heapq.merge(*tagged, key=lambda t: (t[0], t[1]))]
 
     def get_notified_roles(self, include_watchers: bool = False) -> list[str]:
-        return [r for roles in self._all("get_notified_roles", include_watchers) for r in roles]
+        # a watcher with mail on several shards is named once
+        return list(dict.fromkeys(r for roles in self._all("get_notified_roles", include_watchers) for r in roles))
 
     def get_message_list(self, role: str) -> list[Message]:
-        return list(call(self._shards[self.shard_of(role)], "get_message_list", role))
+        home = self.shard_of(role)
+        if not call(self._shards[home], "is_watcher", role):
+            return list(call(self._shards[home], "get_message_list", role))
+        tagged = [[(m.timestamp, i, m) for m in part] for i, part in enumerate(self._all("get_message_list", role))]
+        return [m for _, _, m in heapq.merge(*tagged, key=lambda t: (t[0], t[1]))]
 
     # --- the log ----------------------------------------------------------------------------------
     def find_messages(self, msg_ids: Sequence[str]) -> list[Delivery]:
@@ -229,11 +365,35 @@ class ShardedEnvironment(Publishing):
         return sorted(first.values(), key=lambda d: (d.message.timestamp, d.seq))
 
     def get_conversation(self, role: str, turns: int | None = None) -> list[Turn]:
-        return list(call(self._shards[self.shard_of(role)], "get_conversation", role, turns))
+        return self.get_conversations([role], turns)[str(role)]
 
     def get_conversations(self, roles: Sequence[str], turns: int | None = None) -> dict[str, list[Turn]]:
         parts = self._on({i: ("get_conversations", g, turns) for i, g in self._group(roles).items()})
-        return {role: t for part in parts.values() for role, t in part.items()}
+        out = {role: t for part in parts.values() for role, t in part.items()}
+        if any(out.values()):  # watchers that replied: what they received on the other shards too
+            for w in [w for w in self.get_watchers() if out.get(w)]:
+                out[w] = self._watcher_turns(w, turns)
+        return out
+
+    def _watcher_turns(self, role: str, turns: int | None) -> list[Turn]:
+        """A watcher's turns: its replies and acks are on its own shard (as the mail it got there);
+        the mail it got and acknowledged on the other shards goes to the first turn whose reply
+        followed it in time (those shards keep no turns)."""
+        home = self.shard_of(role)
+        others = [i for i in range(self.n) if i != home]
+        own = call_async(self._shards[home], "get_conversation", role, None)
+        got = self._on({i: ("get_message_list", role) for i in others})
+        unread = {d.message.id for d in self.read_mail(role)}
+        foreign = sorted((m for part in got.values() for m in part if m.id not in unread), key=lambda m: m.timestamp)
+        out: list[Turn] = []
+        k = 0
+        for turn in own.result():
+            received = list(turn.received)
+            while k < len(foreign) and foreign[k].timestamp <= turn.reply.timestamp:
+                received.append(foreign[k])
+                k += 1
+            out.append(Turn(sorted(received, key=lambda m: m.timestamp), turn.reply))
+        return out[-turns:] if turns else out
 
     def extract_all_history_message(self, limit: int | None = 20) -> list[Message]:
         """The newest messages over all shards (a message stored on several shards counts once)."""
@@ -275,7 +435,8 @@ class ShardedEnvironment(Publishing):
             "shards": self.n,
             "shard_info": parts,
             "next_seq": tuple(p["next_seq"] for p in parts),
-            "roles": sum(int(p["roles"]) for p in parts),
+            # a watcher is registered on every shard: counted once
+            "roles": sum(int(p["roles"]) for p in parts) - (self.n - 1) * len(self.get_watchers()),
             "open_messages": sum(int(p["open_messages"]) for p in parts),
         }
 

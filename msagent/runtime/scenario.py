@@ -6,7 +6,7 @@ rounds: 4
 policy: round_robin            # notified | round_robin | {name: director, director: judge}
 remote: false                  # true: agents are Ray actors (``msagent run --remote``, ray job submit)
 pool_size: 0                   # > 0: host agents in pools of this many per actor (thousands of agents)
-env_shards: 1                  # > 1: the Environment split by role over this many shards (no watchers)
+env_shards: 1                  # > 1: the Environment split by role over this many shards
 transcript: debate.jsonl       # the transcript, appended message by message (JSON lines)
 actor_options: {}              # Ray actor options of the Environment and Agent Registry (remote runs)
 task: {content: "Is tea better than coffee?", send_to: all, send_from: user_requirement}

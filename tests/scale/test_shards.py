@@ -102,8 +102,6 @@ def test_shards_refuse_what_they_cannot_do_with_a_clear_error() -> None:
     env = create_component(BatchEnvironment, "env", prefix_name=f"e{uuid.uuid4().hex[:8]}", env_shards=2)
     try:
         env.register_roles(["a", "b", "c"])
-        with pytest.raises(ConfigError, match="watchers"):
-            env.register_roles(["director"], watcher=True)
         with pytest.raises(UnknownRoleError):  # refused before any shard stored it
             env.store_message_from_role("a", Message(role="a", content="x", send_to=["b", "nobody"]))
         assert env.read_mail("b") == [] and env.last_seq() == (0, 0)
