@@ -119,7 +119,9 @@ class ShardedEnvironment(Publishing):
         names = [roles] if isinstance(roles, str) else [str(r) for r in roles]
         if not names:
             return
-        if watcher:
+        if watcher:  # its own shard first: one that refuses (a normal role of that name) stops it
+            for home, group in self._group(names).items():
+                call(self._shards[home], "register_roles", group, True)
             self._all("register_roles", names, True)
             return
         self._on({i: ("register_roles", group, False) for i, group in self._group(names).items()})
@@ -300,7 +302,10 @@ class ShardedEnvironment(Publishing):
         return tuple(int(s) for s in self._all("last_seq"))
 
     def ack(self, role: str, seq: int) -> None:
-        self.ack_many({role: seq})
+        if int(seq) < self.watch_mark:  # a plain sequence number: its role's shard alone
+            call(self._shards[self.shard_of(role)], "ack", role, seq)
+        else:
+            self.ack_many({role: seq})
 
     def ack_many(self, acks: Mapping[str, int]) -> None:
         """One commit per shard; a watcher's acks on other shards than its own after them."""

@@ -20,7 +20,7 @@ import yaml
 
 from environment import Environment
 from environment.sharded import LOG_BITS, ShardedEnvironment
-from msagent.errors import AgentDisabledError, UnknownRoleError
+from msagent.errors import AgentDisabledError, DuplicateRoleError, UnknownRoleError
 from msagent.runtime import call, create_component
 from msagent.runtime.job import run_scenario
 from msagent.runtime.pool import BatchEnvironment, PoolTaskCenter, create_pool
@@ -142,6 +142,9 @@ def test_a_watcher_reads_replies_and_acknowledges_over_every_shard(cls: type, sh
     env.register_roles("judge", watcher=True)
     env.register_roles(["judge"], watcher=True)  # again, the same way: a no-op (a retry)
     assert env.get_roles().count("judge") == 1 and "judge" not in env.get_roles(include_watchers=False)
+    with pytest.raises(DuplicateRoleError):  # a normal role cannot become a watcher, on no shard
+        env.register_roles([roles[3]], watcher=True)
+    assert env.get_watchers() == ["judge"] and env.info()["roles"] == 13
 
     sent = ["hello all"]
     env.store_message_from_role("user_requirement", "hello all")
