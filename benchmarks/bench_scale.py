@@ -4,6 +4,7 @@
     python benchmarks/bench_scale.py --quick     # 1k and 10k, small variants (a few minutes)
     python benchmarks/bench_scale.py --cluster   # also 100k / 300k / 1M on a local multi-node Ray cluster
     python benchmarks/bench_scale.py --plot my.png  # default: benchmarks/results/scale.png (not tracked)
+    python benchmarks/bench_scale.py --model-bound 20000  # the instant and 50 ms model rows alone
 
 Every row: pooled ``PeerAgent``s (an instant scripted model unless said otherwise) in one Environment
 (``env_shards`` shards), a task broadcast to all, then ONE round in which every agent reads its mail
@@ -181,16 +182,24 @@ def variants(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
         row = run_round(n, peers="all", per_pool=args.per_pool)
         show("all recipients, 1 shard", row)
         rows.append({**row, "label": "1 shard, all recipients"})
-    n_slow = 5000 if args.quick else 20_000
-    fast = run_round(n_slow, per_pool=n_slow // 2, concurrency=64)
-    show("instant model, 64/pool", fast)
-    row = run_round(n_slow, per_pool=n_slow // 2, llm=SLOW, concurrency=64)
-    floor = math.ceil(n_slow / (64 * row["pools"])) * 0.05
-    show(f"50 ms model, 64/pool (floor {floor:.1f} s)", row)
+    model_bound(5000 if args.quick else 20_000)
+
+
+def model_bound(n: int, in_flight: int = 64, pools: int = 2) -> None:
+    """The same agents with the instant model, then with a 50 ms one (``in_flight`` calls per pool):
+    the second round's floor is the model's time alone, ceil(agents / (pools x in_flight)) x 50 ms."""
+    per_pool = math.ceil(n / pools)
+    fast = run_round(n, per_pool=per_pool, concurrency=in_flight)
+    show(f"instant model, {in_flight}/pool", fast)
+    row = run_round(n, per_pool=per_pool, llm=SLOW, concurrency=in_flight)
+    floor = math.ceil(n / (in_flight * row["pools"])) * 0.05
+    show(f"50 ms model, {in_flight}/pool (floor {floor:.1f} s)", row)
     print(
         f"    50 ms model: round {row['round_s']:.1f} s = {row['round_s'] / floor:.2f}x the model's floor of "
-        f"{floor:.1f} s (2 pools x 64 calls in flight); the runtime alone takes {fast['round_s']:.1f} s for "
-        f"these agents, so the model's time, not the runtime's, sets the round when floor > runtime"
+        f"{floor:.1f} s ({row['pools']} pools x {in_flight} calls in flight); the runtime alone takes "
+        f"{fast['round_s']:.1f} s for these agents (instant model), and its work overlaps the model calls "
+        f"(replies are committed while other agents still wait for the model)",
+        flush=True,
     )
 
 
@@ -200,11 +209,14 @@ def single_node(args: argparse.Namespace) -> list[dict[str, Any]]:
     print(HEADER)
     try:
         sizes = args.sizes or ([1000, 10_000] if args.quick else [1000, 10_000, 30_000, 100_000])
+        sizes = [] if args.model_bound and args.sizes is None else sizes
         for n in sizes:
             row = run_round(n, per_pool=args.per_pool)
             show("1 recipient, 1 shard", row)
             rows.append({**row, "label": "1 shard, 1 recipient"})
-        if not args.only_sizes:
+        if args.model_bound:
+            model_bound(args.model_bound)
+        elif not args.only_sizes:
             variants(args, rows)
     finally:
         ray.shutdown()
@@ -278,6 +290,8 @@ def main() -> int:
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=None,
                         help="agents of the one-shard rows (comma-separated; default 1k,10k,30k,100k)")  # fmt: skip
     parser.add_argument("--only-sizes", action="store_true", help="run the one-shard rows alone (no variants)")
+    parser.add_argument("--model-bound", type=int, default=0, metavar="AGENTS",
+                        help="only the instant and 50 ms model rows at AGENTS agents (with --sizes: those rows too)")  # fmt: skip
     parser.add_argument("--per-pool", type=int, default=50_000, help="agents per pool actor (one node)")
     parser.add_argument("--plot", default=str(Path(__file__).parent / "results" / "scale.png"), help="the PNG")
     args = parser.parse_args()
@@ -296,6 +310,7 @@ def _run(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     if not args.cluster_only:
         rows = single_node(args)
+    if rows:  # (none with --model-bound alone)
         from benchmarks.scale_plot import plot_scaling
 
         # wall time per agent, and the CPU time all processes spent per agent (steadier on a shared host)

@@ -6,9 +6,10 @@ reference that answers the agent calls the Task Center makes (``agent_info``, ``
 ``set_human_input_mode``, anything else via ``call_agent``). ``PoolTaskCenter`` is the Task Center
 that knows pools: it registers a pool's agents in batched calls and steps all of a pool's chosen
 agents with ONE streaming call (``step_many``), which reads their mail in one Environment call,
-runs their steps, then publishes all replies with their acknowledgements in one commit. Frames
-stream in small batches (flushed at least every 20 ms), so a round of 10,000 agents makes a few
-Environment calls instead of 30,000.
+runs their steps and commits the finished agents' replies with their acknowledgements in batches
+while the others still run (``pool_flush.py``: every 0.1 s or 1,024 replies). Frames stream in
+small batches (flushed at least every 20 ms), so a round of 10,000 agents makes a few dozen
+Environment calls instead of 30,000, and a slow model's round ends soon after its last reply.
 
 A pool actor is restarted by Ray like an agent: it builds its agents again from its constructor
 arguments, finds its environment again and gives them their history back from the log; a
@@ -26,7 +27,6 @@ import queue
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -34,18 +34,13 @@ from typing import Any
 from environment.env import Delivery, Environment, derived_id
 from environment.routing import WatchAll
 from environment.sharded import find_sharded
-from msagent.errors import (
-    AgentDisabledError,
-    ConfigError,
-    DuplicateRoleError,
-    MsagentError,
-    NoEnvironmentError,
-)
+from msagent.errors import AgentDisabledError, ConfigError, DuplicateRoleError, NoEnvironmentError
 from msagent.runtime.attach import discard_attachment, find_actor, load_attachment, save_attachment
 from msagent.runtime.calls import call, is_actor, is_remote, iter_call
 from msagent.runtime.component import create_component
 from msagent.runtime.fanout import Stream
 from msagent.runtime.ids import ComponentId
+from msagent.runtime.pool_flush import Flusher, MailView
 from msagent.schemas import Message
 from task_center.center import ENV_NAME, TaskCenter
 
@@ -89,39 +84,6 @@ class BatchEnvironment(Environment):
     def ack_many(self, acks: Mapping[str, int]) -> None:
         """Acknowledgements of many roles in one commit."""
         self.store_messages([], acks=list(acks.items()))
-
-
-class _MailView:
-    """What a pooled agent sees as its environment during ``step_many``: mail read up front,
-    replies and acks buffered so the pool commits them together."""
-
-    def __init__(self, env: Any, mail: Mapping[str, list[Delivery]]) -> None:
-        self._env = env
-        self._mail = mail
-        self._lock = threading.Lock()
-        self.published: dict[str, Message] = {}
-        self.acks: dict[str, int] = {}
-
-    def read_mail(self, role: str, until_seq: int | None = None) -> list[Delivery]:
-        return list(self._mail.get(role, []))
-
-    def publish_and_ack(self, role: str, message: Message, ack_seq: int | None) -> int:
-        with self._lock:
-            self.published[role] = message
-            if ack_seq is not None:
-                self.acks[role] = max(ack_seq, self.acks.get(role, 0))
-        return 0  # the sequence number is assigned at the flush
-
-    def store_message_from_role(self, role: str, message: Message | str) -> int:
-        msg = message if isinstance(message, Message) else Message(role=role, content=message, sent_from=role)
-        return self.publish_and_ack(role, msg, None)
-
-    def ack(self, role: str, seq: int) -> None:
-        with self._lock:
-            self.acks[role] = max(seq, self.acks.get(role, 0))
-
-    def __getattr__(self, name: str) -> Any:
-        return lambda *a, **kw: call(self._env, name, *a, **kw)
 
 
 class AgentPool:
@@ -243,18 +205,30 @@ class AgentPool:
             mail = call(env, "read_mail_many", roles, until)
         else:
             mail = {r: call(env, "read_mail", r, until) for r in roles}
-        view = _MailView(env, mail)
+        view = MailView(env, mail)
         errors: list[BaseException] = []
+        # finished agents' replies are committed while the others still run (pool_flush.py)
+        flusher = Flusher(self._env, view, errors, name=self.name).start()
+        try:
+            yield from self._batches(self._frames(agents, view, errors), len(agents), flusher)
+        finally:
+            flusher.finish()
+        if flusher.failed is not None:
+            raise flusher.failed
+        if errors:
+            raise errors[0]
+
+    def _batches(self, frames: Iterator[str], speakers: int, flusher: Flusher) -> Iterator[list[str]]:
         batch: list[str] = []
         last = 0.0
         spoken: set[str] = set()
-        for frame in self._frames(agents, view, errors):
+        for frame in frames:
             batch.append(frame)
             now = time.monotonic()
             # an agent's first frame goes out at once (first-frame latency), unless a batch just
             # went (thousands of instant agents would otherwise cost one Ray item each)
             first = False
-            if len(spoken) < len(agents):
+            if len(spoken) < speakers:
                 role = frame.split(":", 1)[0]
                 first = role not in spoken
                 spoken.add(role)
@@ -262,14 +236,12 @@ class AgentPool:
             if (first and wait >= _FIRST_FLUSH_S) or len(batch) >= _BATCH or wait >= _FLUSH_S:
                 yield batch
                 batch, last = [], now
+        flusher.finish_soon()  # the last replies' commit overlaps the last frames' trip
         if batch:
             yield batch
-        self._flush(view, errors)
-        if errors:
-            raise errors[0]
 
     def _frames(
-        self, agents: list[tuple[Any, dict]], view: _MailView, errors: list[BaseException]
+        self, agents: list[tuple[Any, dict]], view: MailView, errors: list[BaseException]
     ) -> Iterator[str]:
         def run(agent: Any, kwargs: dict, emit: Any) -> None:
             agent.use_env(view)
@@ -291,42 +263,45 @@ class AgentPool:
                 finally:
                     agent.use_env(self._env)
             return
-        frames: queue.Queue[Any] = queue.Queue()
+        # ``concurrency`` threads take the next agent as they finish one (no future per agent)
+        frames: queue.SimpleQueue[Any] = queue.SimpleQueue()
         done = object()
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"pool-{self.name}") as ex:
-            futures = [ex.submit(run, a, kw, frames.put) for a, kw in agents]
+        todo = iter(agents)
+        taking = threading.Lock()
 
-            def finish() -> None:
-                for f in futures:
-                    f.result()
+        def work() -> None:
+            try:
+                while True:
+                    with taking:
+                        item = next(todo, None)
+                    if item is None:
+                        return
+                    run(*item, frames.put)
+            finally:
                 frames.put(done)
 
-            ex.submit(finish)
-            while (item := frames.get()) is not done:
-                yield item
+        workers = [
+            threading.Thread(target=work, name=f"pool-{self.name}-{i}", daemon=True)
+            for i in range(min(self.concurrency, len(agents)))
+        ]
 
-    def _flush(self, view: _MailView, errors: list[BaseException]) -> None:
-        """Every reply with its acknowledgement in one commit; if one reply is refused (e.g. a
-        disabled recipient), the others go out one by one and the refused role's mail stays."""
-        items = list(view.published.items())
-        acks = dict(view.acks)
-        for role, _ in items:
-            acks.setdefault(role, 0)  # a reply to no mail is still a turn of that role
-        if not items and not acks:
-            return
+        def start() -> None:  # each start waits for the GIL the running agents hold: not in this thread
+            for worker in workers:
+                worker.start()
+
+        starter = threading.Thread(target=start, name=f"pool-{self.name}-start", daemon=True)
+        starter.start()
+        running = len(workers)
         try:
-            call(self._env, "store_messages", items, list(acks.items()))
-            return
-        except MsagentError:
-            pass
-        for role, msg in items:
-            try:
-                ack = acks.pop(role, None)
-                call(self._env, "store_messages", [(role, msg)], [] if ack is None else [(role, ack)])
-            except MsagentError as e:
-                errors.append(e)
-        if acks:
-            call(self._env, "store_messages", [], list(acks.items()))
+            while running:
+                if (frame := frames.get()) is done:
+                    running -= 1
+                else:
+                    yield frame
+        finally:  # closed early: the agents still finish (their replies are committed)
+            starter.join()
+            for worker in workers:
+                worker.join()
 
 
 @dataclass(frozen=True)
