@@ -231,8 +231,9 @@ class ShardedEnvironment(Publishing):
         groups = self._group(roles)
         shards = range(self.n) if every_shard else sorted(groups)
         specs: dict[int, tuple] = {i: ("read_round", groups.get(i, []), self._until(until_seq, i)) for i in shards}
-        pending = {i: call_async(self._shards[i], *spec) for i, spec in specs.items()}
+        # every shard knows the watchers: asked first (a small answer, not queued behind a big read)
         watchers = call_async(self._shards[0], "get_watchers") if roles else None
+        pending = {i: call_async(self._shards[i], *spec) for i, spec in specs.items()}
         parts = {i: p.result() for i, p in pending.items()}
         bounds = {i: int(part[0]) for i, part in parts.items()}
         mail = {role: m for part in parts.values() for role, m in part[1].items()}
@@ -285,7 +286,8 @@ class ShardedEnvironment(Publishing):
     def read_mail(self, role: str, until_seq: Any = None) -> list[Delivery]:
         home = self.shard_of(role)
         mail = call_async(self._shards[home], "read_mail", role, self._until(until_seq, home))
-        watchers = call_async(self._shards[home], "get_watchers")
+        # every shard knows the watchers: ask another one, in parallel
+        watchers = call_async(self._shards[(home + 1) % self.n], "get_watchers")
         own = list(mail.result())
         if role not in watchers.result():
             return own
