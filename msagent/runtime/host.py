@@ -107,7 +107,9 @@ def host_type(cls: type) -> type:
     for method in getattr(cls, "request_keyed", ()):
         namespace[method] = _keyed(getattr(cls, method))
     for method, member in inspect.getmembers(cls, inspect.isgeneratorfunction):
-        if not method.startswith("__"):
+        # a static or class method's generator is not called with the instance: left as it is
+        bound = isinstance(inspect.getattr_static(cls, method), (staticmethod, classmethod))
+        if not method.startswith("__") and not bound:
             namespace[method] = _no_ray_retry(namespace.get(method, member))
     return type(name or cls.__name__, (cls,), namespace)
 

@@ -146,3 +146,34 @@ def test_role_play_actor_from_create_component(ray_cluster):
     finally:
         tc.close()
         ray.kill(alice, no_restart=True)
+
+
+def test_static_and_class_generator_methods_work_in_an_actor(ray_cluster):
+    import ray
+
+    class Counter:  # a user's class (defined here: pickled by value), generators of all three kinds
+        def __init__(self, start: int = 0) -> None:
+            self.start = start
+
+        @staticmethod
+        def upto(n: int):
+            yield from range(n)
+
+        @classmethod
+        def twice(cls, n: int):
+            for i in range(n):
+                yield 2 * i
+
+        def count(self, n: int):
+            for i in range(n):
+                yield self.start + i
+
+        def all_three(self, n: int) -> list[list[int]]:
+            return [list(self.upto(n)), list(self.twice(n)), list(self.count(n))]
+
+    actor = create_component(Counter, name="counter", remote=True, prefix_name="static_gen", start=5)
+    try:
+        assert call(actor, "all_three", 3) == [[0, 1, 2], [0, 2, 4], [5, 6, 7]]
+        assert [ray.get(r) for r in actor.count.remote(2)] == [5, 6]
+    finally:
+        ray.kill(actor)
