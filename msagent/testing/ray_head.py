@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from msagent.ports import free_port
+from msagent.ports import free_ports
 
 
 def ray_cli() -> str:
@@ -26,10 +26,9 @@ def ray_cli() -> str:
     return str(beside) if beside.exists() else (shutil.which("ray") or "ray")
 
 
-def pids_using(marker: str) -> set[int]:
-    """Processes whose command line names ``marker`` (our temp dir), and all their descendants."""
-    parents: dict[int, int] = {}
-    found: set[int] = set()
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every process, from /proc."""
+    out: dict[int, tuple[int, str]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -38,16 +37,33 @@ def pids_using(marker: str) -> set[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        pid = int(entry.name)
-        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
-        if marker in cmdline and pid != os.getpid():
-            found.add(pid)
-    grew = True
-    while grew:
-        kids = {p for p, pp in parents.items() if pp in found and p not in found}
-        found |= kids
-        grew = bool(kids)
-    return found
+        out[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmdline)
+    return out
+
+
+def _with_descendants(found: set[int], processes: dict[int, tuple[int, str]]) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in processes.items():
+        children.setdefault(ppid, []).append(pid)
+    out, todo = set(found), list(found)
+    while todo:
+        for kid in children.get(todo.pop(), []):
+            if kid not in out:
+                out.add(kid)
+                todo.append(kid)
+    return out
+
+
+def pids_using(marker: str) -> set[int]:
+    """Processes whose command line names ``marker`` (our temp dir), and all their descendants."""
+    processes = _processes()
+    found = {pid for pid, (_, cmdline) in processes.items() if marker in cmdline and pid != os.getpid()}
+    return _with_descendants(found, processes)
+
+
+def process_tree(pid: int) -> set[int]:
+    """``pid`` and every process below it."""
+    return _with_descendants({pid}, _processes())
 
 
 def stop_pids(pids: set[int]) -> None:
@@ -74,13 +90,13 @@ class RayHead:
         self.temp_dir = tempfile.mkdtemp(prefix="msagent-rayhead-", dir="/tmp")  # short: sockets live there
         self.env = {**os.environ, "RAY_AUTH_MODE": "token"}
         self.env.pop("RAY_ADDRESS", None)
-        dashboard = free_port()
+        gcs, dashboard, client, agent, runtime_env, metrics = free_ports(6)  # all different
         cmd = [
-            self.ray, "start", "--head", "--port", str(free_port()), "--dashboard-port", str(dashboard),
+            self.ray, "start", "--head", "--port", str(gcs), "--dashboard-port", str(dashboard),
             "--dashboard-host", "127.0.0.1", "--num-cpus", str(self.num_cpus), "--include-dashboard=true",
             "--temp-dir", self.temp_dir, "--disable-usage-stats",
-            "--ray-client-server-port", str(free_port()), "--dashboard-agent-listen-port", str(free_port()),
-            "--runtime-env-agent-port", str(free_port()), "--metrics-export-port", str(free_port()),
+            "--ray-client-server-port", str(client), "--dashboard-agent-listen-port", str(agent),
+            "--runtime-env-agent-port", str(runtime_env), "--metrics-export-port", str(metrics),
         ]  # fmt: skip
         try:
             proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=240)

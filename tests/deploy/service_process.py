@@ -12,29 +12,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from msagent.testing.ray_head import process_tree
+
 READY = "SIGTERM stops it"
 _LISTEN = re.compile(r"^LISTEN\s+\S+\s+\S+\s+(\S+):(\d+)\s+\S+\s+users:\((.*)\)\s*$")
 
 
 def descendants(pid: int) -> dict[int, str]:
     """pid -> command line of every process below ``pid``."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    out: dict[int, str] = {}
-    todo = list(children.get(pid, []))
-    while todo:
-        p = todo.pop()
-        out[p] = cmdline(p)
-        todo += children.get(p, [])
-    return out
+    return {p: cmdline(p) for p in process_tree(pid) if p != pid}
 
 
 def cmdline(pid: int) -> str:

@@ -7,56 +7,17 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from msagent.ports import free_port
+from msagent.ports import free_ports
+from msagent.testing.ray_head import pids_using, ray_cli, stop_pids
 
-# the `ray` CLI next to this interpreter (a venv), else the one on PATH
-RAY = str(Path(sys.executable).with_name("ray")) if Path(sys.executable).with_name("ray").exists() else (shutil.which("ray") or "ray")
-
-
-def pids_using(marker: str) -> set[int]:
-    """Processes whose command line names ``marker`` (our temp dir), plus all their descendants."""
-    parents: dict[int, int] = {}
-    found: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
-        if marker in cmdline and pid != os.getpid():
-            found.add(pid)
-    grew = True
-    while grew:
-        kids = {p for p, pp in parents.items() if pp in found and p not in found}
-        found |= kids
-        grew = bool(kids)
-    return found
-
-
-def stop_pids(pids: set[int]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
-            time.sleep(0.2)
+RAY = ray_cli()
 
 
 def pid_of(marker: str, program: str, *needles: str) -> int:
@@ -83,13 +44,16 @@ class Cluster:
     node_ports: list[int] = field(default_factory=list)  # node manager port of each node, head first
 
 
-def _ports(head: bool) -> list[str]:
+NODE_PORTS = 7  # the ports one node is given (the head's GCS port besides)
+
+
+def _ports(head: bool, ports: Iterator[int]) -> list[str]:
     out = [
-        "--dashboard-agent-listen-port", str(free_port()), "--dashboard-agent-grpc-port", str(free_port()),
-        "--runtime-env-agent-port", str(free_port()), "--metrics-export-port", str(free_port()),
-        "--object-manager-port", str(free_port()),
+        "--dashboard-agent-listen-port", str(next(ports)), "--dashboard-agent-grpc-port", str(next(ports)),
+        "--runtime-env-agent-port", str(next(ports)), "--metrics-export-port", str(next(ports)),
+        "--object-manager-port", str(next(ports)),
     ]  # fmt: skip
-    return out + (["--ray-client-server-port", str(free_port())] if head else [])
+    return out + (["--ray-client-server-port", str(next(ports))] if head else [])
 
 
 @contextmanager
@@ -98,16 +62,18 @@ def ray_cluster_of(nodes: list[dict[str, float]], cpus: int = 2, extra_env: dict
     temp_dir = tempfile.mkdtemp(prefix="msagent-ray-", dir="/tmp")  # short: Ray puts sockets in it
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16), **(extra_env or {})}
     env.pop("RAY_ADDRESS", None)
-    port = free_port()
+    # every port of the cluster chosen at once: two nodes chosen apart could be given the same one
+    ports = iter(free_ports(1 + NODE_PORTS * len(nodes)))
+    port = next(ports)
     cluster = Cluster(temp_dir, f"127.0.0.1:{port}", env)
     try:
         for i, resources in enumerate(nodes):
-            node_port = free_port()
+            node_port = next(ports)
             where = ["--head", "--port", str(port), "--include-dashboard=false"] if i == 0 else ["--address", cluster.address]
             cmd = [
                 RAY, "start", *where, "--num-cpus", str(cpus), "--resources", _json(resources),
                 "--temp-dir", temp_dir, "--disable-usage-stats", "--node-manager-port", str(node_port),
-                *_ports(i == 0),
+                *_ports(i == 0, ports),
             ]  # fmt: skip
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
             assert proc.returncode == 0, f"ray start failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"

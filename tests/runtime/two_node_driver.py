@@ -22,6 +22,7 @@ import ray
 from msagent.agents.env_mixin import RETRY_NOTICE, default_env_prompt
 from msagent.runtime import call, create_component
 from msagent.runtime.testing_agents import DigestAgent
+from msagent.testing.ray_head import process_tree
 from task_center import TaskCenter
 
 ROLES = ("ana", "ben", "cai")
@@ -32,25 +33,8 @@ def node_of(actor: object) -> str:
     return str(ray.get(actor.__ray_call__.remote(lambda self: ray.get_runtime_context().get_node_id())))  # type: ignore[attr-defined]
 
 
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and every process under it (from /proc's parent links)."""
-    children: dict[int, list[int]] = {}
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    tree, todo = [], [pid]
-    while todo:
-        tree.append(todo.pop())
-        todo += children.get(tree[-1], [])
-    return tree
-
-
 def kill_node(raylet_pid: int) -> list[int]:
-    tree = process_tree(raylet_pid)
+    tree = sorted(process_tree(raylet_pid))
     for pid in tree:
         try:
             os.kill(pid, signal.SIGKILL)
